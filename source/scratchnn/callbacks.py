@@ -1,0 +1,243 @@
+"""Callbacks hook into ``Sequential.fit``: ``on_train_begin``, ``on_epoch_begin``,
+``on_batch_end``, ``on_epoch_end`` and ``on_train_end``.
+
+``logs`` passed to ``on_epoch_end`` hold the epoch's ``loss``, each metric, their ``val_``
+counterparts when there is validation data, and ``lr``. A callback stops training by setting
+``self.model.stop_training = True``.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import warnings
+
+import numpy as np
+
+__all__ = [
+    "Callback", "History", "EarlyStopping", "ProgressBar", "EpochLogger", "TerminateOnNaN",
+    "LearningRateScheduler", "ModelCheckpoint",
+]
+
+
+class Callback:
+    """Base class: override the hooks you need. ``self.model`` is set by ``fit``."""
+
+    model = None
+
+    def set_model(self, model) -> None:
+        self.model = model
+
+    def on_train_begin(self, logs=None): ...
+    def on_train_end(self, logs=None): ...
+    def on_epoch_begin(self, epoch, logs=None): ...
+    def on_epoch_end(self, epoch, logs=None): ...
+    def on_batch_begin(self, batch, logs=None): ...
+    def on_batch_end(self, batch, logs=None): ...
+
+
+class History(Callback):
+    """Records every epoch's logs: ``history["loss"][i]`` is the loss of epoch ``i``.
+
+    Attributes: ``history`` (dict of name -> list of floats) and ``epoch`` (epoch indices).
+    """
+
+    def __init__(self):
+        self.history: dict[str, list[float]] = {}
+        self.epoch: list[int] = []
+
+    def on_train_begin(self, logs=None):
+        self.history, self.epoch = {}, []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+
+    def __repr__(self):
+        return f"History(epochs={len(self.epoch)}, keys={sorted(self.history)})"
+
+
+class _Monitor:
+    """Shared logic of callbacks that track the best value of a logged quantity."""
+
+    def _init_monitor(self, monitor: str, mode: str, min_delta: float = 0.0) -> None:
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"{type(self).__name__}: mode must be 'auto', 'min' or 'max', "
+                             f"got {mode!r}")
+        if mode == "auto":
+            maximize = any(k in monitor for k in ("acc", "precision", "recall", "f1"))
+            mode = "max" if maximize else "min"
+        self.monitor, self.mode, self.min_delta = monitor, mode, abs(float(min_delta))
+        self.best = -math.inf if mode == "max" else math.inf
+
+    def _improved(self, current: float, reference: float) -> bool:
+        if self.mode == "max":
+            return current - self.min_delta > reference
+        return current + self.min_delta < reference
+
+    def _current(self, logs):
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            warnings.warn(f"{type(self).__name__}: '{self.monitor}' is not in the logs "
+                          f"(available: {sorted(logs or {})}); skipping", stacklevel=3)
+            return None
+        return float(value)
+
+
+class EarlyStopping(Callback, _Monitor):
+    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience``
+    epochs.
+
+    With ``restore_best_weights=True`` the weights of the best epoch are put back at the end
+    of training, whether or not training stopped early (Keras 3 behaviour). ``baseline``: the
+    value to beat before improvements reset the patience counter. ``start_from_epoch``: epochs
+    of warm-up that are not monitored. After training, ``stopped_epoch`` is the epoch at which
+    training stopped (0 if it ran to the end) and ``best_epoch`` the best one.
+    """
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 0, min_delta: float = 0.0,
+                 mode: str = "auto", restore_best_weights: bool = False, baseline=None,
+                 start_from_epoch: int = 0):
+        if patience < 0:
+            raise ValueError(f"EarlyStopping: patience must be >= 0, got {patience}")
+        self._init_monitor(monitor, mode, min_delta)
+        self.patience, self.restore_best_weights = int(patience), bool(restore_best_weights)
+        self.baseline, self.start_from_epoch = baseline, int(start_from_epoch)
+
+    def on_train_begin(self, logs=None):
+        self._init_monitor(self.monitor, self.mode, self.min_delta)
+        self.wait, self.stopped_epoch, self.best_epoch = 0, 0, 0
+        self.best_weights = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        current = self._current(logs)
+        if current is None or epoch < self.start_from_epoch:
+            return
+        if self.restore_best_weights and self.best_weights is None:
+            self.best_weights, self.best_epoch = self.model.get_weights(), epoch
+        self.wait += 1
+        if self._improved(current, self.best):
+            self.best, self.best_epoch = current, epoch
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            if self.baseline is None or self._improved(current, self.baseline):
+                self.wait = 0
+            return
+        if self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.restore_best_weights and self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+
+def _format_logs(logs) -> str:
+    return " - ".join(f"{k}: {v:.4g}" for k, v in logs.items())
+
+
+class ProgressBar(Callback):
+    """A progress bar per epoch (``tqdm.auto``: a widget in Jupyter, text in a terminal) with
+    the running loss and, at the end of the epoch, the metrics in its postfix. Without tqdm it
+    falls back to one printed line per epoch. Used by ``fit(verbose=1)``.
+    """
+
+    def __init__(self, file=None):
+        self.file = file
+        self._bar = None
+
+    def on_train_begin(self, logs=None):
+        self.epochs = (logs or {}).get("epochs")
+        self.steps = (logs or {}).get("steps")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            self._bar = None
+            return
+        total = f"/{self.epochs}" if self.epochs else ""
+        self._bar = tqdm(total=self.steps, desc=f"Epoch {epoch + 1}{total}", unit="batch",
+                         leave=True, file=self.file)
+
+    def on_batch_end(self, batch, logs=None):
+        if self._bar is not None:
+            self._bar.update(1)
+            if logs and "loss" in logs:
+                self._bar.set_postfix(loss=f"{logs['loss']:.4f}", refresh=False)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._bar is None:
+            print(f"Epoch {epoch + 1}: {_format_logs(logs or {})}", file=self.file or sys.stdout)
+            return
+        self._bar.set_postfix({k: f"{v:.4f}" for k, v in (logs or {}).items()})
+        self._bar.close()
+        self._bar = None
+
+
+class EpochLogger(Callback):
+    """One printed line per epoch with every log value. Used by ``fit(verbose=2)``."""
+
+    def __init__(self, file=None):
+        self.file = file
+
+    def on_train_begin(self, logs=None):
+        self.epochs = (logs or {}).get("epochs")
+
+    def on_epoch_end(self, epoch, logs=None):
+        print(f"Epoch {epoch + 1}/{self.epochs} - {_format_logs(logs or {})}",
+              file=self.file or sys.stdout)
+
+
+class TerminateOnNaN(Callback):
+    """Stop training as soon as a batch loss is NaN or infinite."""
+
+    def on_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not np.isfinite(loss):
+            print(f"TerminateOnNaN: batch {batch} has loss {loss}; stopping", file=sys.stderr)
+            self.model.stop_training = True
+
+
+class LearningRateScheduler(Callback):
+    """Set the optimizer's learning rate at the start of each epoch to ``schedule(epoch)``
+    (any callable, e.g. a :mod:`scratchnn.schedules` object). The rate is logged as ``lr``.
+    """
+
+    def __init__(self, schedule, verbose: int = 0):
+        if not callable(schedule):
+            raise TypeError("LearningRateScheduler: schedule must be callable epoch -> lr")
+        self.schedule, self.verbose = schedule, verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        lr = float(self.schedule(epoch))
+        if not lr > 0 or not math.isfinite(lr):
+            raise ValueError(f"LearningRateScheduler: schedule({epoch}) gave lr={lr}")
+        self.model.optimizer.lr = lr
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: learning rate {lr:.4g}")
+
+
+class ModelCheckpoint(Callback, _Monitor):
+    """Save the model to ``filepath`` after each epoch (``{epoch}`` and any log key may appear
+    in it, e.g. ``"ckpt-{epoch:02d}-{val_loss:.3f}.npz"``). With ``save_best_only=True`` only
+    when ``monitor`` improved.
+    """
+
+    def __init__(self, filepath, monitor: str = "val_loss", save_best_only: bool = False,
+                 mode: str = "auto"):
+        self.filepath, self.save_best_only = str(filepath), bool(save_best_only)
+        self._init_monitor(monitor, mode)
+
+    def on_train_begin(self, logs=None):
+        self._init_monitor(self.monitor, self.mode)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.save_best_only:
+            current = self._current(logs)
+            if current is None or not self._improved(current, self.best):
+                return
+            self.best = current
+        self.model.save(self.filepath.format(epoch=epoch + 1, **logs))

@@ -1,0 +1,514 @@
+"""Pure functions: every forward pass next to its backward pass.
+
+This is the lower level of ``scratchnn`` and the reference the course's hidden tests compare
+students against. Nothing here keeps state or mutates its arguments (the optimizer update
+rules only write into their arguments when called with ``inplace=True``).
+
+Conventions
+-----------
+* ``x`` is a batch of shape ``(N, ...)``; ``grad_out`` is dL/d(output) with the output's shape.
+* Every ``*_backward`` returns dL/d(input) given dL/d(output) (the chain rule applied once).
+* Activation backward functions take the *input* ``x`` of the forward pass, so a student only
+  has to remember one rule: ``grad_in = grad_out * f'(x)`` (softmax: the Jacobian product).
+* Losses are means over the batch and return Python floats; their ``*_backward`` returns
+  dL/d(pred) with ``pred``'s shape, already divided by the batch size.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "relu", "relu_backward", "leaky_relu", "leaky_relu_backward",
+    "sigmoid", "sigmoid_backward", "tanh", "tanh_backward",
+    "softmax", "softmax_backward", "log_softmax", "log_softmax_backward",
+    "mse", "mse_backward", "cross_entropy", "cross_entropy_backward",
+    "binary_cross_entropy", "binary_cross_entropy_backward",
+    "dense", "dense_backward", "dropout", "dropout_backward",
+    "batch_norm", "batch_norm_backward",
+    "sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw", "clip_grad_norm",
+    "check_labels",
+]
+
+# Probabilities are clipped to [EPS, 1 - EPS] before a log so that p = 0 gives a large,
+# finite loss instead of inf.
+PROB_EPS = 1e-12
+
+
+def _float(x, name: str) -> np.ndarray:
+    """Return ``x`` as a floating array (integers are cast to float64, floats kept)."""
+    arr = np.asarray(x)
+    if arr.dtype.kind in "biu":
+        return arr.astype(np.float64)
+    if arr.dtype.kind != "f":
+        raise TypeError(f"{name} must be a numeric array, got dtype {arr.dtype}")
+    return arr
+
+
+# --------------------------------------------------------------------------------------------
+# Activations
+# --------------------------------------------------------------------------------------------
+
+def relu(x):
+    """Rectified linear unit, elementwise: ``relu(x) = max(0, x)``. Shape: any -> same."""
+    x = _float(x, "x")
+    return np.maximum(x, 0)
+
+
+def relu_backward(grad_out, x):
+    """Backward of :func:`relu`: ``grad_in = grad_out * 1[x > 0]`` (the kink at 0 gets 0)."""
+    x = _float(x, "x")
+    return np.where(x > 0, grad_out, 0).astype(np.result_type(grad_out, x), copy=False)
+
+
+def leaky_relu(x, alpha: float = 0.01):
+    """Leaky ReLU, elementwise: ``x if x > 0 else alpha * x``. Shape: any -> same."""
+    x = _float(x, "x")
+    return np.where(x > 0, x, x * x.dtype.type(alpha))
+
+
+def leaky_relu_backward(grad_out, x, alpha: float = 0.01):
+    """Backward of :func:`leaky_relu`: ``grad_in = grad_out * (1 if x > 0 else alpha)``."""
+    x = _float(x, "x")
+    grad_out = np.asarray(grad_out)
+    return np.where(x > 0, grad_out, grad_out * grad_out.dtype.type(alpha))
+
+
+def sigmoid(x):
+    """Logistic sigmoid ``1 / (1 + exp(-x))``, computed without overflow. Shape: any -> same.
+
+    For ``x >= 0`` it evaluates ``1 / (1 + exp(-x))``; for ``x < 0`` the equal form
+    ``exp(x) / (1 + exp(x))``. Each branch only exponentiates a non-positive number, so
+    ``sigmoid(+-1000)`` is exactly 1 or 0 with no overflow warning.
+    """
+    x = _float(x, "x")
+    e = np.exp(-np.abs(x))  # in (0, 1]: never overflows
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def sigmoid_backward(grad_out, x):
+    """Backward of :func:`sigmoid`: ``grad_in = grad_out * s * (1 - s)`` with ``s = sigmoid(x)``."""
+    s = sigmoid(x)
+    return grad_out * s * (1 - s)
+
+
+def tanh(x):
+    """Hyperbolic tangent, elementwise (NumPy's stable implementation). Shape: any -> same."""
+    return np.tanh(_float(x, "x"))
+
+
+def tanh_backward(grad_out, x):
+    """Backward of :func:`tanh`: ``grad_in = grad_out * (1 - tanh(x)**2)``."""
+    t = tanh(x)
+    return grad_out * (1 - t * t)
+
+
+def softmax(x, axis: int = -1):
+    """Softmax along ``axis``: ``exp(x_i - max x) / sum_j exp(x_j - max x)``.
+
+    Subtracting the maximum leaves the result unchanged and keeps every exponent <= 0, so
+    logits of any size give finite probabilities. Shape: ``(N, C) -> (N, C)``, rows sum to 1.
+    """
+    x = _float(x, "x")
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    e = np.exp(shifted)
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def softmax_backward(grad_out, x, axis: int = -1):
+    """Backward of :func:`softmax`: ``grad_in = s * (grad_out - sum(grad_out * s))``.
+
+    This is the Jacobian-vector product of ``ds_i/dx_j = s_i (delta_ij - s_j)`` without
+    building the ``(C, C)`` Jacobian. Shape: ``(N, C) -> (N, C)``.
+    """
+    s = softmax(x, axis=axis)
+    return s * (grad_out - np.sum(grad_out * s, axis=axis, keepdims=True))
+
+
+def log_softmax(x, axis: int = -1):
+    """Log-softmax: ``x - logsumexp(x)``, with ``logsumexp(x) = m + log sum exp(x - m)``.
+
+    Stable for logits of any magnitude. Shape: ``(N, C) -> (N, C)``.
+    """
+    x = _float(x, "x")
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def log_softmax_backward(grad_out, x, axis: int = -1):
+    """Backward of :func:`log_softmax`: ``grad_in = grad_out - softmax(x) * sum(grad_out)``."""
+    s = softmax(x, axis=axis)
+    return grad_out - s * np.sum(grad_out, axis=axis, keepdims=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Losses (means over the batch)
+# --------------------------------------------------------------------------------------------
+
+def _check_same_shape(pred, target, loss: str):
+    if pred.shape != target.shape:
+        raise ValueError(
+            f"{loss}: predictions have shape {pred.shape} but targets have shape "
+            f"{target.shape}; they must match"
+        )
+
+
+def mse(pred, target) -> float:
+    """Mean squared error over every element: ``L = mean((pred - target)**2)``.
+
+    Shapes: ``pred`` and ``target`` both ``(N, ...)``, equal. Returns a float.
+    """
+    pred, target = _float(pred, "pred"), _float(target, "target")
+    _check_same_shape(pred, target, "mse")
+    diff = pred - target
+    return float(np.mean(diff * diff))
+
+
+def mse_backward(pred, target):
+    """Gradient of :func:`mse`: ``dL/dpred = 2 (pred - target) / pred.size``."""
+    pred, target = _float(pred, "pred"), _float(target, "target")
+    _check_same_shape(pred, target, "mse")
+    return (pred - target) * (2.0 / pred.size)
+
+
+def check_labels(labels, num_classes: int, who: str) -> np.ndarray:
+    """Validate integer class labels ``(N,)`` for ``num_classes`` classes; return them as int64.
+
+    Floats holding whole numbers are accepted; anything else raises ``TypeError``, and a label
+    outside ``0..num_classes-1`` raises ``ValueError`` naming ``who``, the label and the range.
+    """
+    labels = np.asarray(labels)
+    if labels.dtype.kind not in "iu":
+        if labels.dtype.kind == "f" and np.all(labels == np.round(labels)):
+            labels = labels.astype(np.int64)
+        else:
+            raise TypeError(
+                f"{who}: 1-D targets must be integer class labels, got dtype {labels.dtype}"
+            )
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        bad = labels[(labels < 0) | (labels >= num_classes)][0]
+        raise ValueError(
+            f"{who}: label {int(bad)} is out of range for {num_classes} classes "
+            f"(labels must be in 0..{num_classes - 1})"
+        )
+    return labels.astype(np.int64, copy=False)
+
+
+def _class_targets(target, num_classes: int, loss: str, dtype):
+    """Turn integer labels ``(N,)`` or one-hot/soft targets ``(N, C)`` into ``(N, C)`` floats."""
+    target = np.asarray(target)
+    if target.ndim == 1:
+        labels = check_labels(target, num_classes, loss)
+        onehot = np.zeros((labels.shape[0], num_classes), dtype=dtype)
+        onehot[np.arange(labels.shape[0]), labels] = 1
+        return onehot
+    if target.ndim == 2 and target.shape[1] == num_classes:
+        return target.astype(dtype, copy=False)
+    raise ValueError(
+        f"{loss}: targets of shape {target.shape} do not fit predictions with {num_classes} "
+        f"classes; pass integer labels of shape (N,) or one-hot targets of shape (N, {num_classes})"
+    )
+
+
+def _check_2d_batch(pred, target, loss: str):
+    if pred.ndim != 2:
+        raise ValueError(f"{loss}: predictions must have shape (N, C), got {pred.shape}")
+    if np.shape(target)[0] != pred.shape[0]:
+        raise ValueError(
+            f"{loss}: predictions have shape {pred.shape} but targets have shape "
+            f"{np.shape(target)}: the batch sizes differ"
+        )
+
+
+def cross_entropy(pred, target, from_logits: bool = True) -> float:
+    """Categorical cross-entropy, mean over the batch.
+
+    ``L = -(1/N) sum_n sum_c t_nc log p_nc`` where ``p = softmax(pred)`` if ``from_logits``
+    (computed as ``log_softmax``: stable for any logits) else ``p = pred`` (clipped to
+    ``[1e-12, 1]`` before the log).
+
+    Shapes: ``pred (N, C)``; ``target`` integer labels ``(N,)`` or one-hot ``(N, C)``.
+    """
+    pred = _float(pred, "pred")
+    _check_2d_batch(pred, target, "cross_entropy")
+    t = _class_targets(target, pred.shape[1], "cross_entropy", pred.dtype)
+    if from_logits:
+        log_p = log_softmax(pred)
+    else:
+        log_p = np.log(np.clip(pred, PROB_EPS, 1.0))
+    return float(-np.sum(t * log_p) / pred.shape[0])
+
+
+def cross_entropy_backward(pred, target, from_logits: bool = True):
+    """Gradient of :func:`cross_entropy` with respect to ``pred``. Shape ``(N, C)``.
+
+    From logits: ``dL/dz = (softmax(z) - t) / N``. From probabilities:
+    ``dL/dp = -t / (N p)`` (``p`` clipped as in the forward pass).
+    """
+    pred = _float(pred, "pred")
+    _check_2d_batch(pred, target, "cross_entropy")
+    n = pred.shape[0]
+    t = _class_targets(target, pred.shape[1], "cross_entropy", pred.dtype)
+    if from_logits:
+        return (softmax(pred) - t) / n
+    return -t / (np.clip(pred, PROB_EPS, 1.0) * n)
+
+
+def binary_cross_entropy(pred, target, from_logits: bool = True) -> float:
+    """Binary cross-entropy, mean over every element.
+
+    From logits ``z`` (stable form, never exponentiates a positive number):
+    ``L = mean(max(z, 0) - z t + log(1 + exp(-|z|)))``.
+    From probabilities ``p`` (clipped to ``[1e-12, 1 - 1e-12]``):
+    ``L = -mean(t log p + (1 - t) log(1 - p))``.
+
+    Shapes: ``pred`` and ``target`` equal, e.g. ``(N, 1)`` or ``(N,)``; targets in [0, 1].
+    """
+    pred, target = _float(pred, "pred"), _float(target, "target")
+    _check_same_shape(pred, target, "binary_cross_entropy")
+    if from_logits:
+        losses = np.maximum(pred, 0) - pred * target + np.log1p(np.exp(-np.abs(pred)))
+    else:
+        p = np.clip(pred, PROB_EPS, 1 - PROB_EPS)
+        losses = -(target * np.log(p) + (1 - target) * np.log1p(-p))
+    return float(np.mean(losses))
+
+
+def binary_cross_entropy_backward(pred, target, from_logits: bool = True):
+    """Gradient of :func:`binary_cross_entropy` with respect to ``pred`` (same shape).
+
+    From logits: ``dL/dz = (sigmoid(z) - t) / n``; from probabilities:
+    ``dL/dp = (p - t) / (p (1 - p) n)``, with ``n = pred.size``.
+    """
+    pred, target = _float(pred, "pred"), _float(target, "target")
+    _check_same_shape(pred, target, "binary_cross_entropy")
+    n = pred.size
+    if from_logits:
+        return (sigmoid(pred) - target) / n
+    p = np.clip(pred, PROB_EPS, 1 - PROB_EPS)
+    return (p - target) / (p * (1 - p) * n)
+
+
+# --------------------------------------------------------------------------------------------
+# Layers
+# --------------------------------------------------------------------------------------------
+
+def dense(x, W, b):
+    """Fully connected layer: ``out = x @ W + b``.
+
+    Shapes: ``x (N, in)``, ``W (in, out)``, ``b (out,)`` -> ``out (N, out)``.
+    """
+    x = _float(x, "x")
+    if x.ndim != 2 or x.shape[1] != W.shape[0]:
+        raise ValueError(
+            f"dense: input of shape {x.shape} does not fit weights of shape {W.shape}; "
+            f"expected (N, {W.shape[0]})"
+        )
+    return x @ W + b
+
+
+def dense_backward(grad_out, x, W):
+    """Backward of :func:`dense`.
+
+    ``dL/dx = grad_out @ W.T`` (N, in); ``dL/dW = x.T @ grad_out`` (in, out);
+    ``dL/db = sum_n grad_out`` (out,). Returns ``(grad_x, grad_W, grad_b)``.
+    """
+    x = _float(x, "x")
+    return grad_out @ W.T, x.T @ grad_out, np.sum(grad_out, axis=0)
+
+
+def dropout(x, rate: float, rng: np.random.Generator | None = None, training: bool = True):
+    """Inverted dropout: zero each element with probability ``rate`` and scale the rest.
+
+    ``out = x * mask`` with ``mask = bernoulli(1 - rate) / (1 - rate)``, so the expected value
+    of every unit is unchanged and nothing needs rescaling at test time. In eval mode
+    (``training=False``) or with ``rate == 0`` the mask is all ones.
+
+    Shapes: ``x`` any -> ``(out, mask)`` both shaped like ``x``. ``rng`` is an
+    ``np.random.Generator`` (required when training with ``rate > 0``).
+    """
+    x = _float(x, "x")
+    if not 0.0 <= rate < 1.0:
+        raise ValueError(f"dropout: rate must be in [0, 1), got {rate}")
+    if not training or rate == 0.0:
+        return x.copy(), np.ones_like(x)
+    if rng is None:
+        raise ValueError("dropout: pass rng=np.random.default_rng(seed) when training")
+    keep = 1.0 - rate
+    mask = (rng.random(x.shape) < keep).astype(x.dtype) / x.dtype.type(keep)
+    return x * mask, mask
+
+
+def dropout_backward(grad_out, mask):
+    """Backward of :func:`dropout`: ``grad_in = grad_out * mask`` (the same scaled mask)."""
+    return grad_out * mask
+
+
+def batch_norm(x, gamma, beta, running_mean, running_var, training: bool = True,
+               momentum: float = 0.1, eps: float = 1e-5):
+    """Batch normalization over the batch axis of ``x (N, D)``.
+
+    Training: ``mu = mean_n x``, ``var = mean_n (x - mu)**2`` (biased),
+    ``x_hat = (x - mu) / sqrt(var + eps)``, ``out = gamma * x_hat + beta``, and the running
+    statistics move towards the batch's (PyTorch's convention, unbiased variance):
+    ``rm' = (1 - momentum) rm + momentum mu``,
+    ``rv' = (1 - momentum) rv + momentum var * N / (N - 1)``.
+    Eval: the running statistics replace the batch's and are returned unchanged.
+
+    Shapes: ``gamma, beta, running_mean, running_var (D,)``.
+    Returns ``(out, cache, new_running_mean, new_running_var)``; ``cache`` feeds
+    :func:`batch_norm_backward`. The inputs are never modified.
+    """
+    x = _float(x, "x")
+    if x.ndim != 2 or x.shape[1] != np.shape(gamma)[0]:
+        raise ValueError(
+            f"batch_norm: input of shape {x.shape} does not fit {np.shape(gamma)[0]} features; "
+            f"expected (N, {np.shape(gamma)[0]})"
+        )
+    if training:
+        n = x.shape[0]
+        if n < 2:
+            raise ValueError(
+                f"batch_norm: training needs at least 2 samples per batch, got input {x.shape}"
+            )
+        mu = x.mean(axis=0)
+        centered = x - mu
+        var = np.mean(centered * centered, axis=0)
+        new_mean = (1 - momentum) * running_mean + momentum * mu
+        new_var = (1 - momentum) * running_var + momentum * var * (n / (n - 1))
+    else:
+        centered = x - running_mean
+        var = running_var
+        new_mean, new_var = np.array(running_mean, copy=True), np.array(running_var, copy=True)
+    inv_std = 1.0 / np.sqrt(var + eps)
+    x_hat = centered * inv_std
+    out = gamma * x_hat + beta
+    cache = {"x_hat": x_hat, "inv_std": inv_std, "gamma": gamma, "training": training}
+    return out, cache, new_mean.astype(x.dtype, copy=False), new_var.astype(x.dtype, copy=False)
+
+
+def batch_norm_backward(grad_out, cache):
+    """Backward of :func:`batch_norm`. Returns ``(grad_x, grad_gamma, grad_beta)``.
+
+    ``dL/dgamma = sum_n grad_out * x_hat``, ``dL/dbeta = sum_n grad_out``. In training mode
+    the batch statistics depend on ``x``, which gives the compact form
+    ``dL/dx = gamma * inv_std / N * (N g - sum_n g - x_hat * sum_n (g * x_hat))``;
+    in eval mode ``dL/dx = gamma * inv_std * g``.
+    """
+    x_hat, inv_std, gamma = cache["x_hat"], cache["inv_std"], cache["gamma"]
+    grad_gamma = np.sum(grad_out * x_hat, axis=0)
+    grad_beta = np.sum(grad_out, axis=0)
+    if cache["training"]:
+        n = grad_out.shape[0]
+        grad_x = (gamma * inv_std / n) * (
+            n * grad_out - grad_beta - x_hat * grad_gamma
+        )
+    else:
+        grad_x = grad_out * (gamma * inv_std)
+    return grad_x, grad_gamma, grad_beta
+
+
+# --------------------------------------------------------------------------------------------
+# Optimizer update rules: state in, state out
+# --------------------------------------------------------------------------------------------
+# Each rule returns the new parameter and the new state. By default the arguments are left
+# untouched (pure functions); with ``inplace=True`` the parameter and state arrays are
+# overwritten and returned, which is what the optimizer classes use to avoid temporaries.
+
+def _prepare(inplace: bool, *arrays):
+    return arrays if inplace else tuple(np.array(a, copy=True) for a in arrays)
+
+
+def sgd(param, grad, lr: float, inplace: bool = False):
+    """Plain gradient descent: ``param <- param - lr * grad``. Returns the new ``param``."""
+    (param,) = _prepare(inplace, param)
+    param -= lr * grad
+    return param
+
+
+def momentum(param, grad, velocity, lr: float, beta: float = 0.9, inplace: bool = False):
+    """Heavy-ball momentum (PyTorch's form): ``v <- beta v + grad``, ``param <- param - lr v``.
+
+    Returns ``(param, velocity)``. Start with ``velocity = zeros_like(param)``.
+    """
+    param, velocity = _prepare(inplace, param, velocity)
+    velocity *= beta
+    velocity += grad
+    param -= lr * velocity
+    return param, velocity
+
+
+def nesterov(param, grad, velocity, lr: float, beta: float = 0.9, inplace: bool = False):
+    """Nesterov momentum (PyTorch's form): ``v <- beta v + grad``,
+    ``param <- param - lr (grad + beta v)``. Returns ``(param, velocity)``.
+    """
+    param, velocity = _prepare(inplace, param, velocity)
+    velocity *= beta
+    velocity += grad
+    param -= lr * (grad + beta * velocity)
+    return param, velocity
+
+
+def rmsprop(param, grad, sq_avg, lr: float, rho: float = 0.99, eps: float = 1e-8,
+            inplace: bool = False):
+    """RMSProp: ``s <- rho s + (1 - rho) grad**2``, ``param <- param - lr grad / (sqrt(s) + eps)``.
+
+    Returns ``(param, sq_avg)``. Start with ``sq_avg = zeros_like(param)``.
+    """
+    param, sq_avg = _prepare(inplace, param, sq_avg)
+    sq_avg *= rho
+    sq_avg += (1 - rho) * grad * grad
+    param -= lr * grad / (np.sqrt(sq_avg) + eps)
+    return param, sq_avg
+
+
+def adam(param, grad, m, v, t: int, lr: float = 1e-3, beta1: float = 0.9,
+         beta2: float = 0.999, eps: float = 1e-8, inplace: bool = False):
+    """Adam, with bias correction. ``t`` is the step number, starting at 1.
+
+    ``m <- b1 m + (1 - b1) grad``, ``v <- b2 v + (1 - b2) grad**2``,
+    ``m_hat = m / (1 - b1**t)``, ``v_hat = v / (1 - b2**t)``,
+    ``param <- param - lr m_hat / (sqrt(v_hat) + eps)``. Returns ``(param, m, v)``.
+    """
+    if t < 1:
+        raise ValueError(f"adam: the step number t starts at 1, got {t}")
+    param, m, v = _prepare(inplace, param, m, v)
+    m *= beta1
+    m += (1 - beta1) * grad
+    v *= beta2
+    v += (1 - beta2) * grad * grad
+    step = lr / (1 - beta1 ** t)
+    denom = np.sqrt(v)
+    denom /= np.sqrt(1 - beta2 ** t)
+    denom += eps
+    param -= step * m / denom
+    return param, m, v
+
+
+def adamw(param, grad, m, v, t: int, lr: float = 1e-3, beta1: float = 0.9,
+          beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.01,
+          inplace: bool = False):
+    """AdamW: Adam with decoupled weight decay (Loshchilov & Hutter).
+
+    ``param <- param (1 - lr weight_decay)`` first, then the :func:`adam` step; the decay never
+    enters ``m`` or ``v``. Returns ``(param, m, v)``.
+    """
+    param, m, v = _prepare(inplace, param, m, v)
+    param *= 1 - lr * weight_decay
+    return adam(param, grad, m, v, t, lr, beta1, beta2, eps, inplace=True)
+
+
+def clip_grad_norm(grads, max_norm: float):
+    """Scale a list of gradients so that their global L2 norm is at most ``max_norm``.
+
+    ``norm = sqrt(sum_i ||g_i||**2)``; if ``norm > max_norm`` every ``g_i`` becomes
+    ``g_i * max_norm / norm``. Returns ``(new_grads, norm)`` (the norm before clipping);
+    the given arrays are not modified.
+    """
+    if max_norm <= 0:
+        raise ValueError(f"clip_grad_norm: max_norm must be positive, got {max_norm}")
+    norm = float(np.sqrt(sum(float(np.sum(g * g)) for g in grads)))
+    if norm <= max_norm:
+        return [np.array(g, copy=True) for g in grads], norm
+    scale = max_norm / norm
+    return [g * scale for g in grads], norm

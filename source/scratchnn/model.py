@@ -1,0 +1,347 @@
+"""``Sequential``: a stack of layers with a Keras-like training API."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import callbacks as cbks
+from . import losses as losses_mod
+from . import metrics as metrics_mod
+from . import optimizers as optimizers_mod
+from .core import Layer
+from .data import DataLoader
+
+__all__ = ["Sequential"]
+
+_PREDICT_BATCH = 1024
+
+
+def _as_float_input(x, dtype, who: str, name: str = "x") -> np.ndarray:
+    """Validate an input batch and cast it to ``dtype`` (integers and bools are cast)."""
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{who}: {name} must be a numeric array, got dtype {arr.dtype}")
+    if arr.ndim == 0 or arr.shape[0] == 0:
+        raise ValueError(f"{who}: {name} is empty (shape {arr.shape}); pass at least one sample")
+    arr = arr.astype(dtype, copy=False)
+    if not np.all(np.isfinite(arr)):
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        raise ValueError(f"{who}: {name} of shape {arr.shape} contains NaN or inf "
+                         f"(first at index {tuple(int(i) for i in bad)})")
+    return arr
+
+
+def _check_batch_size(batch_size, who: str) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+            or batch_size <= 0:
+        raise ValueError(f"{who}: batch_size must be a positive integer, got {batch_size!r}")
+    return int(batch_size)
+
+
+class Sequential:
+    """A model made of layers applied one after the other.
+
+    Parameters
+    ----------
+    layers : list of Layer
+        E.g. ``[Dense(2, 16), ReLU(), Dense(16, 3)]``. Consecutive ``Dense``/``BatchNorm``
+        sizes must agree.
+    seed : int, Generator or None
+        Seeds the model's own ``np.random.Generator``, used for weight initialization,
+        dropout masks and shuffling (no global random state).
+    dtype : float32 (default) or float64
+        Parameters, activations and gradients use this dtype; inputs are cast to it.
+    """
+
+    def __init__(self, layers, seed=None, dtype=np.float32):
+        self.layers: list[Layer] = list(layers)
+        if not self.layers:
+            raise ValueError("Sequential: pass at least one layer")
+        for i, layer in enumerate(self.layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"Sequential: item {i} is {type(layer).__name__}, not a Layer")
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise TypeError(f"Sequential: dtype must be float32 or float64, got {self.dtype}")
+        self.seed = seed
+        self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        self._name_layers()
+        self._check_sizes()
+        for layer in self.layers:
+            layer.build(self.rng, self.dtype)
+        self.loss = self.optimizer = None
+        self.metrics: list[str] = []
+        self.stop_training = False
+        self.history = None
+
+    # -- structure ----------------------------------------------------------------------------
+    def _name_layers(self) -> None:
+        counts: dict[str, int] = {}
+        seen = set()
+        for layer in self.layers:
+            if layer.name == type(layer).__name__.lower() or layer.name in seen:
+                base = type(layer).__name__.lower()
+                layer.name = f"{base}_{counts.get(base, 0)}"
+                counts[base] = counts.get(base, 0) + 1
+            seen.add(layer.name)
+            for p in layer.parameters():
+                p.name = f"{layer.name}.{p.name.rsplit('.', 1)[-1]}"
+
+    def _check_sizes(self) -> None:
+        features = None
+        for layer in self.layers:
+            expected = getattr(layer, "in_features", getattr(layer, "num_features", None))
+            if expected is not None and features is not None and expected != features:
+                raise ValueError(f"Sequential: {layer.name} expects {expected} input features "
+                                 f"but the previous layer outputs {features}")
+            if hasattr(layer, "out_features"):
+                features = layer.out_features
+
+    @property
+    def input_features(self) -> int | None:
+        """Number of input features the first sized layer expects (None if unknown)."""
+        for layer in self.layers:
+            n = getattr(layer, "in_features", getattr(layer, "num_features", None))
+            if n is not None:
+                return n
+            if not layer.preserves_shape:  # e.g. Flatten: the input shape is not known
+                return None
+        return None
+
+    @property
+    def output_features(self) -> int | None:
+        """Number of outputs of the last sized layer (None if unknown)."""
+        for layer in reversed(self.layers):
+            if hasattr(layer, "out_features"):
+                return layer.out_features
+        return None
+
+    def parameters(self):
+        """Every trainable :class:`~scratchnn.core.Parameter`, in layer order (W before b)."""
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of the parameter values in Keras order: per Dense ``W (in, out)`` then ``b``;
+        per BatchNorm ``gamma``, ``beta``."""
+        return [p.value.copy() for p in self.parameters()]
+
+    def set_weights(self, weights) -> None:
+        """Load values in the order of :meth:`get_weights` (shapes must match)."""
+        params = self.parameters()
+        if len(weights) != len(params):
+            raise ValueError(f"set_weights: the model has {len(params)} weight arrays, got "
+                             f"{len(weights)}")
+        for p, w in zip(params, weights):
+            w = np.asarray(w)
+            if w.shape != p.value.shape:
+                raise ValueError(f"set_weights: {p.name} has shape {p.value.shape}, got "
+                                 f"{w.shape}")
+            p.value[...] = w
+
+    def count_params(self) -> int:
+        return int(sum(p.value.size for p in self.parameters()))
+
+    def summary(self, print_fn=print) -> str:
+        """Print (and return) a table of layers, output shapes and parameter counts."""
+        rows = [("Layer", "Type", "Output shape", "Params")]
+        shape: tuple = (self.input_features,) if self.input_features else ("?",)
+        for layer in self.layers:
+            if "?" not in shape or hasattr(layer, "out_features"):
+                shape = layer.output_shape(shape)
+            n = sum(p.value.size for p in layer.parameters())
+            rows.append((layer.name, type(layer).__name__, str((None, *shape)), f"{n:,}"))
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        line = "-" * (sum(widths) + 6)
+        out = [line, "  ".join(c.ljust(w) for c, w in zip(rows[0], widths)), line]
+        out += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows[1:]]
+        out += [line, f"Total params: {self.count_params():,}  (dtype {self.dtype})", line]
+        text = "\n".join(out)
+        if print_fn is not None:
+            print_fn(text)
+        return text
+
+    # -- computation --------------------------------------------------------------------------
+    def forward(self, x, training: bool = False) -> np.ndarray:
+        """Run every layer. Shape ``(N, in) -> (N, out)``. ``training`` turns on dropout and
+        batch statistics; keep it False outside training."""
+        out = np.asarray(x).astype(self.dtype, copy=False)
+        for layer in self.layers:
+            out = layer.forward(out, training=training)
+        return out
+
+    __call__ = forward
+
+    def backward(self, grad) -> np.ndarray:
+        """Backpropagate dL/d(output); fills every ``Parameter.grad``; returns dL/dx."""
+        for layer in reversed(self.layers):
+            grad = layer.backward(grad)
+        return grad
+
+    def compile(self, loss="cross_entropy", optimizer="adam", metrics=("accuracy",)):
+        """Choose the loss (a :mod:`~scratchnn.losses` object or name), the optimizer (object
+        or name) and the metrics to report (names from :mod:`scratchnn.metrics`)."""
+        self.loss = losses_mod.get(loss)
+        self.optimizer = optimizers_mod.get(optimizer)
+        metrics = [metrics] if isinstance(metrics, str) else list(metrics or [])
+        for m in metrics:
+            if not callable(getattr(metrics_mod, m, None)) or m.startswith("_"):
+                raise ValueError(f"compile: unknown metric {m!r}")
+        self.metrics = metrics
+        return self
+
+    def _require_compiled(self, who: str) -> None:
+        if self.loss is None:
+            raise RuntimeError(f"{who}: call model.compile(loss=..., optimizer=...) first")
+
+    def _prepare(self, x, y, who: str):
+        x = _as_float_input(x, self.dtype, who)
+        n_in = self.input_features
+        if n_in is not None and (x.ndim != 2 or x.shape[1] != n_in):
+            raise ValueError(f"{who}: the model expects x of shape (N, {n_in}) "
+                             f"({self.layers[0].name}), got x of shape {x.shape}")
+        if y is None:
+            return x, None
+        y_arr = np.asarray(y)
+        if y_arr.ndim == 0 or y_arr.shape[0] != x.shape[0]:
+            raise ValueError(f"{who}: x has {x.shape[0]} samples (shape {x.shape}) but y has "
+                             f"shape {y_arr.shape}; they must have the same length")
+        if y_arr.dtype.kind == "f" and not np.all(np.isfinite(y_arr)):
+            raise ValueError(f"{who}: y of shape {y_arr.shape} contains NaN or inf")
+        n_out = self.output_features
+        y_arr = self.loss.prepare_target(y_arr, n_out) if n_out else y_arr
+        if y_arr.dtype.kind == "f":
+            y_arr = y_arr.astype(self.dtype, copy=False)
+        return x, y_arr
+
+    def _metric_inputs(self, outputs: np.ndarray) -> np.ndarray:
+        """Model outputs as the metrics expect them (probabilities for a sigmoid-logit model)."""
+        if isinstance(self.loss, losses_mod.BinaryCrossEntropy) and self.loss.from_logits:
+            from .functional import sigmoid
+            return sigmoid(outputs)
+        return outputs
+
+    def _compute_metrics(self, y, outputs) -> dict:
+        pred = self._metric_inputs(outputs)
+        return {m: float(getattr(metrics_mod, m)(y, pred)) for m in self.metrics}
+
+    def train_step(self, x, y) -> tuple[float, np.ndarray]:
+        """One update on a batch: forward (training mode), loss, backward, optimizer step.
+        Returns ``(loss, outputs)``."""
+        outputs = self.forward(x, training=True)
+        loss = self.loss.forward(outputs, y)
+        self.backward(self.loss.backward())
+        self.optimizer.step(self.parameters())
+        return loss, outputs
+
+    def fit(self, x, y, epochs: int = 1, batch_size: int = 32, validation_data=None,
+            validation_split: float = 0.0, shuffle: bool = True, callbacks=None,
+            verbose: int = 1):
+        """Train for ``epochs`` passes over ``(x, y)``.
+
+        ``x (N, features)``; ``y`` labels ``(N,)``, one-hot ``(N, C)`` or targets shaped like
+        the output. ``validation_split`` holds out the *last* fraction of the data (taken
+        before shuffling); ``validation_data=(x_val, y_val)`` takes precedence. The last
+        partial batch is kept. Shuffling uses the model's generator. ``verbose``: 0 silent,
+        1 progress bar, 2 one line per epoch. Returns the :class:`~scratchnn.callbacks.History`
+        (``.history`` has ``loss``, each metric, ``val_`` keys and ``lr``).
+        """
+        self._require_compiled("fit")
+        batch_size = _check_batch_size(batch_size, "fit")
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+            raise ValueError(f"fit: epochs must be a non-negative integer, got {epochs!r}")
+        if not 0.0 <= validation_split < 1.0:
+            raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split}")
+        x, y = self._prepare(x, y, "fit")
+        if validation_data is None and validation_split > 0:
+            n_val = int(round(x.shape[0] * validation_split))
+            if n_val == 0 or n_val == x.shape[0]:
+                raise ValueError(f"fit: validation_split={validation_split} of {x.shape[0]} "
+                                 f"samples leaves no training or validation data")
+            validation_data = (x[-n_val:], y[-n_val:])
+            x, y = x[:-n_val], y[:-n_val]
+        if validation_data is not None:
+            if len(validation_data) != 2:
+                raise ValueError("fit: validation_data must be a pair (x_val, y_val)")
+            x_val, y_val = self._prepare(*validation_data, who="fit (validation_data)")
+
+        loader = DataLoader(x, y, batch_size=batch_size, shuffle=shuffle, seed=self.rng)
+        history = cbks.History()
+        callback_list = [history] + list(callbacks or [])
+        if verbose == 1:
+            callback_list.append(cbks.ProgressBar())
+        elif verbose == 2:
+            callback_list.append(cbks.EpochLogger())
+        for cb in callback_list:
+            cb.set_model(self)
+        self.history = history
+        self.stop_training = False
+        n = x.shape[0]
+
+        def call(hook, *args):
+            for cb in callback_list:
+                getattr(cb, hook)(*args)
+
+        call("on_train_begin", {"epochs": epochs, "steps": len(loader), "samples": n})
+        for epoch in range(epochs):
+            call("on_epoch_begin", epoch, {})
+            lr = self.optimizer.current_lr
+            total_loss, outputs, targets, seen = 0.0, [], [], 0
+            for batch, (xb, yb) in enumerate(loader):
+                loss, out = self.train_step(xb, yb)
+                total_loss += loss * xb.shape[0]
+                seen += xb.shape[0]
+                if self.metrics:
+                    outputs.append(out)
+                    targets.append(yb)
+                call("on_batch_end", batch, {"loss": loss, "size": xb.shape[0]})
+                if self.stop_training:
+                    break
+            logs = {"loss": total_loss / max(seen, 1)}
+            if self.metrics and outputs:
+                logs.update(self._compute_metrics(np.concatenate(targets),
+                                                  np.concatenate(outputs)))
+            if validation_data is not None:
+                val = self._evaluate_prepared(x_val, y_val, max(batch_size, _PREDICT_BATCH))
+                logs.update({f"val_{k}": v for k, v in val.items()})
+            logs["lr"] = lr
+            call("on_epoch_end", epoch, logs)
+            if self.stop_training:
+                break
+        call("on_train_end", {})
+        return history
+
+    def _evaluate_prepared(self, x, y, batch_size: int) -> dict:
+        outputs = self._predict_prepared(x, batch_size)
+        result = {"loss": self.loss.forward(outputs, y)}
+        result.update(self._compute_metrics(y, outputs))
+        return result
+
+    def _predict_prepared(self, x, batch_size: int) -> np.ndarray:
+        parts = [self.forward(x[i:i + batch_size], training=False)
+                 for i in range(0, x.shape[0], batch_size)]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def evaluate(self, x, y, batch_size: int = _PREDICT_BATCH) -> dict:
+        """Loss and metrics on ``(x, y)`` in eval mode (no dropout, running BN statistics).
+        Returns ``{"loss": ..., "<metric>": ...}``."""
+        self._require_compiled("evaluate")
+        batch_size = _check_batch_size(batch_size, "evaluate")
+        x, y = self._prepare(x, y, "evaluate")
+        return self._evaluate_prepared(x, y, batch_size)
+
+    def predict(self, x, batch_size: int = _PREDICT_BATCH) -> np.ndarray:
+        """Model outputs for ``x (N, features)`` in eval mode, shape ``(N, outputs)``. For a
+        classifier trained from logits these are logits: take ``argmax(axis=1)`` for labels."""
+        batch_size = _check_batch_size(batch_size, "predict")
+        x, _ = self._prepare(x, None, "predict")
+        return self._predict_prepared(x, batch_size)
+
+    # -- persistence --------------------------------------------------------------------------
+    def save(self, path) -> None:
+        """Save architecture, weights, batch-norm statistics and compile settings to one
+        ``.npz`` file (JSON config + arrays; no pickle). Reload with ``scratchnn.load_model``."""
+        from .serialization import save_model
+        save_model(self, path)
+
+    def __repr__(self):
+        return f"Sequential({self.layers!r}, dtype={self.dtype.name})"

@@ -1,0 +1,170 @@
+"""Saving and loading models: one ``.npz`` file holding a JSON config and the arrays.
+
+Nothing is ever unpickled (``allow_pickle=False``): a file can only describe layers that
+``scratchnn`` knows, and every array is checked against the shape its layer expects, so a
+malformed or tampered file is rejected with a clear ``ValueError``.
+
+File layout: ``__config__`` (a JSON string) plus one array per parameter named
+``param:<layer>.<name>`` and one per buffer named ``buffer:<layer>.<name>``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+
+import numpy as np
+
+from . import activations, layers
+from . import losses as losses_mod
+from . import optimizers as optimizers_mod
+
+__all__ = ["save_model", "load_model"]
+
+FORMAT = "scratchnn-model"
+VERSION = 1
+
+_LAYER_TYPES = {cls.__name__: cls for cls in (
+    layers.Dense, layers.Dropout, layers.BatchNorm, layers.Flatten, activations.ReLU,
+    activations.LeakyReLU, activations.Sigmoid, activations.Tanh, activations.Softmax)}
+_LOSS_TYPES = {cls.__name__: cls for cls in (
+    losses_mod.MSE, losses_mod.CrossEntropy, losses_mod.BinaryCrossEntropy)}
+_OPTIMIZER_TYPES = {cls.__name__: cls for cls in (
+    optimizers_mod.SGD, optimizers_mod.Momentum, optimizers_mod.RMSProp, optimizers_mod.Adam,
+    optimizers_mod.AdamW)}
+
+
+def _config(model) -> dict:
+    config = {
+        "format": FORMAT, "version": VERSION, "dtype": model.dtype.name,
+        "layers": [{"class": type(layer).__name__, "name": layer.name,
+                    "config": layer.get_config()} for layer in model.layers],
+    }
+    for layer in model.layers:
+        if type(layer).__name__ not in _LAYER_TYPES:
+            raise TypeError(f"save: layer {layer.name} of type {type(layer).__name__} cannot "
+                            f"be saved (known types: {sorted(_LAYER_TYPES)})")
+    if model.loss is not None:
+        config["loss"] = {"class": type(model.loss).__name__, "config": model.loss.get_config()}
+        config["metrics"] = list(model.metrics)
+        opt = model.optimizer
+        if not callable(opt.lr):  # a schedule object is code, not data: it is not saved
+            config["optimizer"] = {"class": type(opt).__name__, "config": opt.get_config()}
+    return config
+
+
+def save_model(model, path) -> None:
+    """Write ``model`` to ``path`` (the exact path given; ``.npz`` is the usual suffix).
+
+    The file is written to a temporary name first and renamed, so a crash never leaves a
+    half-written model behind.
+    """
+    arrays = {"__config__": np.array(json.dumps(_config(model)))}
+    for layer in model.layers:
+        for p in layer.parameters():
+            arrays[f"param:{p.name}"] = p.value
+        for key, value in layer.buffers().items():
+            arrays[f"buffer:{layer.name}.{key}"] = value
+    path = os.fspath(path)
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
+    os.replace(tmp, path)
+
+
+def _fail(path, why: str):
+    raise ValueError(f"load_model: {path} is not a valid scratchnn model file: {why}")
+
+
+def _build(cls_table: dict, spec, what: str, path):
+    if not isinstance(spec, dict) or spec.get("class") not in cls_table \
+            or not isinstance(spec.get("config", {}), dict):
+        _fail(path, f"unknown or malformed {what} entry {spec!r}")
+    try:
+        return cls_table[spec["class"]](**spec.get("config", {}))
+    except (TypeError, ValueError) as exc:
+        _fail(path, f"bad {what} config {spec!r} ({exc})")
+
+
+def load_model(path):
+    """Rebuild a model saved by ``Sequential.save`` (or :func:`save_model`).
+
+    Raises ``FileNotFoundError`` when there is no such file and ``ValueError`` when the file
+    is not a scratchnn model, or its config or arrays are malformed or inconsistent.
+    """
+    from .model import Sequential
+
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"load_model: no such file {path}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        _fail(path, f"cannot read it as .npz ({exc})")
+    if "__config__" not in arrays:
+        _fail(path, "the __config__ entry is missing")
+    try:
+        config = json.loads(str(arrays.pop("__config__")))
+    except (json.JSONDecodeError, TypeError) as exc:
+        _fail(path, f"the config is not valid JSON ({exc})")
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        _fail(path, "the config does not identify a scratchnn model")
+    if config.get("version") != VERSION:
+        _fail(path, f"unsupported format version {config.get('version')!r}")
+    if config.get("dtype") not in ("float32", "float64"):
+        _fail(path, f"unsupported dtype {config.get('dtype')!r}")
+    specs = config.get("layers")
+    if not isinstance(specs, list) or not specs:
+        _fail(path, "the layer list is missing or empty")
+    built = []
+    for spec in specs:
+        layer = _build(_LAYER_TYPES, spec, "layer", path)
+        if not isinstance(spec.get("name"), str):
+            _fail(path, f"layer entry {spec!r} has no name")
+        layer.name = spec["name"]
+        built.append(layer)
+    try:
+        model = Sequential(built, dtype=config["dtype"])
+    except (TypeError, ValueError) as exc:
+        _fail(path, f"the layers do not fit together ({exc})")
+
+    expected = {f"param:{p.name}": p for p in model.parameters()}
+    buffers = {f"buffer:{layer.name}.{k}": (layer, k) for layer in model.layers
+               for k in layer.buffers()}
+    missing = sorted((set(expected) | set(buffers)) - set(arrays))
+    extra = sorted(set(arrays) - set(expected) - set(buffers))
+    if missing or extra:
+        _fail(path, f"arrays do not match the layers (missing {missing}, unexpected {extra})")
+    for key, p in expected.items():
+        value = arrays[key]
+        if value.shape != p.value.shape or value.dtype.kind != "f":
+            _fail(path, f"{key} has shape {value.shape} and dtype {value.dtype}, expected "
+                        f"shape {p.value.shape} floats")
+        if not np.all(np.isfinite(value)):
+            _fail(path, f"{key} contains NaN or inf")
+        p.value = value.astype(model.dtype)
+    for key, (layer, name) in buffers.items():
+        value = arrays[key]
+        if value.dtype.kind != "f" or not np.all(np.isfinite(value)):
+            _fail(path, f"{key} must be finite floats")
+        try:
+            layer.set_buffer(name, value)
+        except ValueError as exc:
+            _fail(path, str(exc))
+
+    if "loss" in config:
+        loss = _build(_LOSS_TYPES, config["loss"], "loss", path)
+        optimizer = "adam"
+        if "optimizer" in config:
+            optimizer = _build(_OPTIMIZER_TYPES, config["optimizer"], "optimizer", path)
+        metrics = config.get("metrics", [])
+        if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
+            _fail(path, f"bad metrics list {metrics!r}")
+        try:
+            model.compile(loss=loss, optimizer=optimizer, metrics=metrics)
+        except ValueError as exc:
+            _fail(path, str(exc))
+    return model
+
