@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 test: venv lint pytest
 
 lint: venv
-	$(BIN)/ruff check source tests examples benchmarks autograder
+	$(BIN)/ruff check $(wildcard source tests examples benchmarks autograder tools)
 
 pytest: venv
 	$(BIN)/python -m pytest

@@ -95,7 +95,8 @@ _BY_NAME = {
 
 
 def get(name: str) -> Activation:
-    """Activation layer from its name: ``relu``, ``leaky_relu``, ``sigmoid``, ``tanh``, ``softmax``."""
+    """Activation layer from its name: ``relu``, ``leaky_relu``, ``sigmoid``, ``tanh`` or
+    ``softmax``."""
     try:
         return _BY_NAME[name]()
     except KeyError:

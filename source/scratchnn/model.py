@@ -131,7 +131,7 @@ class Sequential:
         if len(weights) != len(params):
             raise ValueError(f"set_weights: the model has {len(params)} weight arrays, got "
                              f"{len(weights)}")
-        for p, w in zip(params, weights):
+        for p, w in zip(params, weights, strict=True):
             w = np.asarray(w)
             if w.shape != p.value.shape:
                 raise ValueError(f"set_weights: {p.name} has shape {p.value.shape}, got "
@@ -152,8 +152,8 @@ class Sequential:
             rows.append((layer.name, type(layer).__name__, str((None, *shape)), f"{n:,}"))
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
         line = "-" * (sum(widths) + 6)
-        out = [line, "  ".join(c.ljust(w) for c, w in zip(rows[0], widths)), line]
-        out += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows[1:]]
+        out = [line, "  ".join(c.ljust(w) for c, w in zip(rows[0], widths, strict=True)), line]
+        out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows[1:]]
         out += [line, f"Total params: {self.count_params():,}  (dtype {self.dtype})", line]
         text = "\n".join(out)
         if print_fn is not None:

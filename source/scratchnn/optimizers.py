@@ -56,7 +56,7 @@ class Optimizer:
         if self.clip_norm is not None:
             grads, _ = F.clip_grad_norm(grads, self.clip_norm)
         self.iterations += 1
-        for p, g in zip(params, grads):
+        for p, g in zip(params, grads, strict=True):
             if g.shape != p.value.shape:
                 raise ValueError(f"{type(self).__name__}: gradient of {p.name} has shape "
                                  f"{g.shape} but the parameter has shape {p.value.shape}")

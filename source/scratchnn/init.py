@@ -1,0 +1,205 @@
+"""Weight initializers.
+
+Every initializer has the signature ``fn(shape, rng, dtype=np.float32) -> ndarray`` and returns a
+new array of ``shape``. ``rng`` is an ``np.random.Generator`` (used directly, so a model can share
+its generator), or an int seed / ``None`` passed to ``np.random.default_rng``. Nothing here
+touches NumPy's global random state.
+
+Fans: for a weight of shape ``(in, out)`` (the layout of :class:`scratchnn.layers.Dense`),
+``fan_in = shape[0]`` and ``fan_out = shape[-1]``. A 1-D shape ``(n,)`` has
+``fan_in = fan_out = n``; a shape with more axes is read as ``(in_1, ..., in_k, out)``:
+``fan_in = prod(shape[:-1])``, ``fan_out = shape[-1]``.
+
+==================  =====================================  ================================
+name                distribution                           scale
+==================  =====================================  ================================
+``he_normal``       N(0, std^2)                            std = sqrt(2 / fan_in)
+``he_uniform``      U(-limit, limit)                       limit = sqrt(6 / fan_in)
+``xavier_normal``   N(0, std^2)                            std = sqrt(2 / (fan_in + fan_out))
+``xavier_uniform``  U(-limit, limit)                       limit = sqrt(6 / (fan_in + fan_out))
+``zeros``/``ones``  constant 0 / 1
+==================  =====================================  ================================
+
+He initialization (He et al., 2015) keeps the variance of ReLU activations constant across
+layers; Xavier/Glorot (Glorot & Bengio, 2010) balances forward and backward variance for
+tanh/sigmoid layers. Use :func:`get` to look an initializer up by name.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+
+__all__ = [
+    "he_normal",
+    "he_uniform",
+    "xavier_uniform",
+    "xavier_normal",
+    "glorot_uniform",
+    "glorot_normal",
+    "zeros",
+    "ones",
+    "get",
+]
+
+Initializer = Callable[..., np.ndarray]
+
+
+# ------------------------------------------------------------------------------------------------
+# helpers
+# ------------------------------------------------------------------------------------------------
+def _as_shape(shape) -> tuple[int, ...]:
+    """Normalize ``shape`` (an int or a sequence of ints) to a tuple of non-negative ints."""
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        shape = (shape,)
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        raise TypeError(f"shape must be an int or a tuple of ints, got {shape!r}") from None
+    for d in dims:
+        if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 0:
+            raise ValueError(f"shape must contain non-negative integers, got {shape!r}")
+    return tuple(int(d) for d in dims)
+
+
+def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
+    """``(fan_in, fan_out)`` of a weight of ``shape`` (see the module docstring)."""
+    if len(shape) == 0:
+        raise ValueError("cannot compute fan_in/fan_out of a scalar shape (); "
+                         "give the weight at least one axis")
+    if len(shape) == 1:
+        fan_in = fan_out = shape[0]
+    else:
+        fan_in, fan_out = math.prod(shape[:-1]), shape[-1]
+    if fan_in == 0 or fan_out == 0:
+        raise ValueError(f"cannot initialize a weight of shape {shape}: fan_in={fan_in}, "
+                         f"fan_out={fan_out} (both must be positive)")
+    return fan_in, fan_out
+
+
+def _as_rng(rng) -> np.random.Generator:
+    """A Generator is used as is; an int seed or None goes through ``np.random.default_rng``."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
+        return np.random.default_rng(rng)
+    raise TypeError(f"rng must be an np.random.Generator, an int seed or None, got "
+                    f"{type(rng).__name__}")
+
+
+def _float_dtype(dtype) -> np.dtype:
+    dt = np.dtype(dtype)
+    if dt.kind != "f":
+        raise TypeError(f"dtype must be a floating-point dtype, got {dt}")
+    return dt
+
+
+def _normal(shape, rng, dtype, std_fn) -> np.ndarray:
+    shape = _as_shape(shape)
+    dt = _float_dtype(dtype)
+    std = std_fn(*_fans(shape))
+    # Draw in float64 so the stream (and the values) do not depend on the requested dtype.
+    return (_as_rng(rng).standard_normal(shape) * std).astype(dt)
+
+
+def _uniform(shape, rng, dtype, limit_fn) -> np.ndarray:
+    shape = _as_shape(shape)
+    dt = _float_dtype(dtype)
+    limit = limit_fn(*_fans(shape))
+    return _as_rng(rng).uniform(-limit, limit, size=shape).astype(dt)
+
+
+# ------------------------------------------------------------------------------------------------
+# initializers
+# ------------------------------------------------------------------------------------------------
+def he_normal(shape, rng=None, dtype=np.float32) -> np.ndarray:
+    """He (Kaiming) normal: ``W ~ N(0, std^2)`` with ``std = sqrt(2 / fan_in)``.
+
+    Shape: ``shape`` (e.g. ``(in_features, out_features)``) -> array of that shape and ``dtype``.
+    The default for ReLU networks.
+    """
+    return _normal(shape, rng, dtype, lambda fan_in, fan_out: math.sqrt(2.0 / fan_in))
+
+
+def he_uniform(shape, rng=None, dtype=np.float32) -> np.ndarray:
+    """He (Kaiming) uniform: ``W ~ U(-limit, limit)`` with ``limit = sqrt(6 / fan_in)``.
+
+    Same variance as :func:`he_normal` (``limit^2 / 3 = 2 / fan_in``). Shape: ``shape`` -> array.
+    """
+    return _uniform(shape, rng, dtype, lambda fan_in, fan_out: math.sqrt(6.0 / fan_in))
+
+
+def xavier_uniform(shape, rng=None, dtype=np.float32) -> np.ndarray:
+    """Xavier/Glorot uniform: ``W ~ U(-limit, limit)``, ``limit = sqrt(6 / (fan_in + fan_out))``.
+
+    Variance ``2 / (fan_in + fan_out)``. Shape: ``shape`` -> array. Suits tanh/sigmoid layers.
+    """
+    return _uniform(shape, rng, dtype,
+                    lambda fan_in, fan_out: math.sqrt(6.0 / (fan_in + fan_out)))
+
+
+def xavier_normal(shape, rng=None, dtype=np.float32) -> np.ndarray:
+    """Xavier/Glorot normal: ``W ~ N(0, std^2)`` with ``std = sqrt(2 / (fan_in + fan_out))``.
+
+    Shape: ``shape`` -> array of that shape and ``dtype``.
+    """
+    return _normal(shape, rng, dtype,
+                   lambda fan_in, fan_out: math.sqrt(2.0 / (fan_in + fan_out)))
+
+
+glorot_uniform = xavier_uniform
+glorot_normal = xavier_normal
+
+
+def zeros(shape, rng=None, dtype=np.float32) -> np.ndarray:
+    """All zeros (the usual bias initializer). ``rng`` is accepted for a uniform signature and
+    ignored. Shape: ``shape`` -> array of that shape and ``dtype``."""
+    return np.zeros(_as_shape(shape), dtype=dtype)
+
+
+def ones(shape, rng=None, dtype=np.float32) -> np.ndarray:
+    """All ones (e.g. a batch-norm scale). ``rng`` is ignored. Shape: ``shape`` -> array."""
+    return np.ones(_as_shape(shape), dtype=dtype)
+
+
+_REGISTRY: dict[str, Initializer] = {
+    "he": he_normal,
+    "he_normal": he_normal,
+    "he_uniform": he_uniform,
+    "xavier": xavier_uniform,
+    "xavier_uniform": xavier_uniform,
+    "xavier_normal": xavier_normal,
+    "glorot": xavier_uniform,
+    "glorot_uniform": xavier_uniform,
+    "glorot_normal": xavier_normal,
+    "zeros": zeros,
+    "ones": ones,
+}
+
+
+def get(name_or_callable) -> Initializer:
+    """Look an initializer up by name; a callable is returned unchanged.
+
+    Names (case-insensitive): ``"he"`` (= ``"he_normal"``), ``"he_uniform"``, ``"xavier"``
+    (= ``"xavier_uniform"``, like Keras' ``glorot_uniform`` default), ``"xavier_normal"``,
+    ``"glorot"``/``"glorot_uniform"``, ``"glorot_normal"``, ``"zeros"``, ``"ones"``.
+
+    Raises
+    ------
+    ValueError
+        for an unknown name or a value that is neither a string nor callable; the message
+        lists the valid names.
+    """
+    if callable(name_or_callable):
+        return name_or_callable
+    valid = ", ".join(repr(k) for k in _REGISTRY)
+    if isinstance(name_or_callable, str):
+        fn = _REGISTRY.get(name_or_callable.strip().lower())
+        if fn is not None:
+            return fn
+        raise ValueError(f"unknown initializer {name_or_callable!r}; valid names are: {valid} "
+                         f"(or pass a callable fn(shape, rng, dtype))")
+    raise ValueError(f"initializer must be a name or a callable fn(shape, rng, dtype), got "
+                     f"{type(name_or_callable).__name__}; valid names are: {valid}")

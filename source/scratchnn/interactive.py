@@ -1,0 +1,196 @@
+"""Interactive widgets for the course notebooks.
+
+Everything here needs the ``course`` extra (matplotlib and ipywidgets). Both are imported
+inside the functions, so ``import scratchnn.interactive`` stays cheap and works without them.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Callable, Mapping
+
+import numpy as np
+
+__all__ = ["neuron_playground"]
+
+
+def _default_activations() -> dict[str, Callable]:
+    from . import functional as F
+
+    return {
+        "sigmoid": F.sigmoid,
+        "tanh": F.tanh,
+        "relu": F.relu,
+        "leaky_relu": F.leaky_relu,
+        "linear": lambda z: np.asarray(z, dtype=float),
+    }
+
+
+def _signed(value: float) -> str:
+    """Format ``value`` as a term that follows another one: ``+ 1.5`` or ``- 1.5``."""
+    return f"{'-' if value < 0 else '+'} {abs(value):.1f}"
+
+
+def neuron_playground(
+    activations: Mapping[str, Callable] | None = None,
+    w1: float = 1.0,
+    w2: float = -1.0,
+    b: float = 0.0,
+    activation: str | None = None,
+    points=None,
+    extent: float = 3.0,
+    resolution: int = 121,
+    continuous_update: bool = False,
+):
+    """Build a widget to explore one neuron with two inputs: ``a = f(w1 x1 + w2 x2 + b)``.
+
+    Three sliders set the weights ``w1``, ``w2`` and the bias ``b``; a dropdown picks the
+    activation ``f``. On every change the plot is redrawn: on the left, the neuron's output
+    ``a`` over the square ``[-extent, extent]**2`` of inputs, with the decision boundary
+    ``z = w1 x1 + w2 x2 + b = 0`` drawn as a line (where a sigmoid neuron says 0.5, and a ReLU
+    neuron switches on); on the right, the activation curve ``f(z)`` with the range of ``z``
+    that the square covers shaded.
+
+    Parameters
+    ----------
+    activations:
+        Mapping from a name to a function ``f(z) -> ndarray`` applied elementwise, e.g. your
+        own ``{"sigmoid": sigmoid, "relu": relu}``. Defaults to the reference functions of
+        :mod:`scratchnn.functional` (sigmoid, tanh, relu, leaky_relu) plus ``linear``.
+    w1, w2, b:
+        Starting values of the sliders (each slider spans -5 to 5).
+    activation:
+        Name of the starting activation; defaults to the first key of ``activations``.
+    points:
+        Optional ``(X, y)`` with ``X`` of shape ``(N, 2)`` and labels ``y`` in {0, 1}, drawn
+        on top of the surface; the title then shows the accuracy of the rule ``z > 0 -> 1``.
+    extent, resolution:
+        Half-width of the input square and the number of grid points per axis.
+    continuous_update:
+        Redraw while a slider is dragged (``True``) or only when it is released (``False``).
+
+    Returns
+    -------
+    ipywidgets.VBox
+        Its children are the controls and an ``ipywidgets.Output`` holding the PNG of the
+        plot. For tests and curious students, the box also carries ``controls`` (a dict of
+        the four control widgets by name), ``surface`` (the last computed outputs, shape
+        ``(resolution, resolution)``), ``png`` (the last rendered image as bytes) and
+        ``error`` (the message shown if the activation raised, else ``None``).
+
+    Examples
+    --------
+    >>> from scratchnn.interactive import neuron_playground
+    >>> neuron_playground()                                   # doctest: +SKIP
+    >>> neuron_playground({"sigmoid": sigmoid, "relu": relu})  # your own functions
+    """
+    import ipywidgets as widgets
+    from IPython.display import Image, display
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    acts = dict(activations) if activations is not None else _default_activations()
+    if not acts:
+        raise ValueError("neuron_playground: `activations` is empty; pass at least one function")
+    for name, fn in acts.items():
+        if not callable(fn):
+            raise TypeError(f"neuron_playground: activation {name!r} is not callable")
+    if activation is None:
+        activation = next(iter(acts))
+    if activation not in acts:
+        raise ValueError(
+            f"neuron_playground: unknown activation {activation!r}; choose one of {sorted(acts)}"
+        )
+    if resolution < 2:
+        raise ValueError(f"neuron_playground: resolution must be at least 2, got {resolution}")
+    if points is not None:
+        px, py = np.asarray(points[0], dtype=float), np.asarray(points[1]).ravel()
+        if px.ndim != 2 or px.shape[1] != 2 or px.shape[0] != py.shape[0]:
+            raise ValueError(
+                f"neuron_playground: points must be (X, y) with X of shape (N, 2) and y of "
+                f"shape (N,), got X {px.shape} and y {py.shape}"
+            )
+
+    axis = np.linspace(-extent, extent, resolution)
+    x1, x2 = np.meshgrid(axis, axis)
+
+    def slider(value, description):
+        return widgets.FloatSlider(
+            value=value, min=-5.0, max=5.0, step=0.1, description=description,
+            continuous_update=continuous_update, readout_format=".1f",
+        )
+
+    controls = {
+        "w1": slider(w1, "w1"),
+        "w2": slider(w2, "w2"),
+        "b": slider(b, "b"),
+        "activation": widgets.Dropdown(
+            options=list(acts), value=activation, description="activation"
+        ),
+    }
+    out = widgets.Output()
+    box = widgets.VBox([
+        widgets.HBox([controls["w1"], controls["w2"]]),
+        widgets.HBox([controls["b"], controls["activation"]]),
+        out,
+    ])
+    box.controls = controls
+    box.surface = None
+    box.png = None
+    box.error = None
+
+    def draw(fn, name, wa, wb, bias):
+        z = wa * x1 + wb * x2 + bias
+        a = np.asarray(fn(z), dtype=float)
+        if a.shape != z.shape:
+            raise ValueError(f"returned shape {a.shape} for an input of shape {z.shape}")
+        zmin, zmax = float(z.min()), float(z.max())
+        reach = max(8.0, 1.25 * max(abs(zmin), abs(zmax)))
+        zs = np.linspace(-reach, reach, 401)
+        curve = np.asarray(fn(zs), dtype=float)
+
+        fig = Figure(figsize=(9.5, 4.0), layout="constrained")
+        FigureCanvasAgg(fig)
+        ax, ax_f = fig.subplots(1, 2, width_ratios=[1.15, 1])
+        image = ax.pcolormesh(x1, x2, a, cmap="coolwarm", shading="auto")
+        fig.colorbar(image, ax=ax, label=f"output a = {name}(z)")
+        if wa != 0.0 or wb != 0.0:
+            ax.contour(x1, x2, z, levels=[0.0], colors="black", linewidths=2)
+        title = f"z = {wa:.1f}·x1 {_signed(wb)}·x2 {_signed(bias)}"
+        if points is not None:
+            ax.scatter(px[:, 0], px[:, 1], c=py, cmap="coolwarm", edgecolors="black", s=30)
+            pred = (wa * px[:, 0] + wb * px[:, 1] + bias > 0).astype(int)
+            title += f"   accuracy {np.mean(pred == py):.0%}"
+        ax.set(xlim=(-extent, extent), ylim=(-extent, extent), xlabel="x1", ylabel="x2",
+               title=title, aspect="equal")
+        ax_f.plot(zs, curve, color="black")
+        ax_f.axvspan(zmin, zmax, color="tab:orange", alpha=0.2, label="z values on the left")
+        ax_f.axvline(0.0, color="gray", linewidth=0.8)
+        ax_f.axhline(0.0, color="gray", linewidth=0.8)
+        ax_f.set(xlabel="z", ylabel=f"{name}(z)", title="the activation")
+        ax_f.legend(loc="upper left")
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=80)
+        return a, buffer.getvalue()
+
+    def redraw(change=None):
+        name = controls["activation"].value
+        wa, wb, bias = (float(controls[k].value) for k in ("w1", "w2", "b"))
+        out.clear_output(wait=True)
+        with out:
+            try:
+                surface, png = draw(acts[name], name, wa, wb, bias)
+            except Exception as exc:  # show the student's error next to the sliders
+                box.error = f"{name} raised {type(exc).__name__}" + (f": {exc}" if str(exc) else "")
+                print(box.error)
+                if isinstance(exc, NotImplementedError):
+                    print(f"Finish the exercise that defines `{name}` and run this cell again.")
+                return
+            box.error = None
+            box.surface, box.png = surface, png
+            display(Image(data=png, format="png"))
+
+    for control in controls.values():
+        control.observe(redraw, names="value")
+    redraw()
+    return box

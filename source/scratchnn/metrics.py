@@ -1,0 +1,248 @@
+"""Classification metrics: accuracy, precision, recall, F1 and the confusion matrix.
+
+All functions accept the label formats a model produces or a dataset provides:
+
+``y_true``
+    integer labels ``(N,)``, one-hot ``(N, C)``, or binary 0/1 labels ``(N, 1)``.
+``y_pred``
+    integer labels ``(N,)``; scores, logits or probabilities ``(N, C)`` with ``C > 1`` (the
+    predicted class is the argmax); or binary probabilities ``(N,)``/``(N, 1)`` of the positive
+    class, thresholded as ``p >= 0.5 -> 1``.
+
+A float array whose values are all whole numbers (``[0., 2., 1.]``) counts as labels, so
+probabilities exactly 0/1 and float labels both work. Inputs are never modified.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["accuracy", "precision", "recall", "f1_score", "confusion_matrix"]
+
+_AVERAGES = ("auto", "binary", "macro", "micro", "weighted", None)
+
+
+def _to_labels(y, name: str, allow_probabilities: bool) -> tuple[np.ndarray, int | None]:
+    """Convert any accepted label/score format to int64 class labels of shape (N,).
+
+    Returns ``(labels, width)`` where ``width`` is ``C`` when ``y`` was an ``(N, C)`` array with
+    ``C > 1`` (one-hot or scores: the number of classes is known), else ``None``.
+    """
+    arr = np.asarray(y)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim == 2:
+        if arr.shape[1] == 0:
+            raise ValueError(f"{name} has zero columns (shape {np.shape(y)})")
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            raise ValueError(f"{name} contains NaN or inf (shape {np.shape(y)})")
+        return arr.argmax(axis=1).astype(np.int64), int(arr.shape[1])
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must have shape (N,), (N, 1) or (N, C), got {np.shape(y)}")
+    if arr.dtype.kind == "f":
+        if not np.isfinite(arr).all():
+            raise ValueError(f"{name} contains NaN or inf (shape {np.shape(y)})")
+        if not np.array_equal(arr, np.round(arr)):
+            if not allow_probabilities:
+                raise ValueError(f"{name} must hold integer class labels or one-hot rows; got "
+                                 f"non-integer values such as {arr[arr != np.round(arr)][0]!r}")
+            if arr.min() < 0.0 or arr.max() > 1.0:
+                raise ValueError(f"{name} of shape {np.shape(y)} looks like scores or logits "
+                                 f"(values in [{arr.min():.3g}, {arr.max():.3g}]); binary "
+                                 f"predictions must be probabilities in [0, 1] or labels")
+            return (arr >= 0.5).astype(np.int64), None
+    labels = arr.astype(np.int64)
+    if labels.size and labels.min() < 0:
+        raise ValueError(f"{name} contains a negative label {int(labels.min())}")
+    return labels, None
+
+
+def _prepare(y_true, y_pred) -> tuple[np.ndarray, np.ndarray, int]:
+    """Labels of both arrays, checked for matching length; plus the number of classes seen."""
+    t, t_width = _to_labels(y_true, "y_true", allow_probabilities=False)
+    p, p_width = _to_labels(y_pred, "y_pred", allow_probabilities=True)
+    if t.shape[0] != p.shape[0]:
+        raise ValueError(f"y_true and y_pred must have the same number of samples, got "
+                         f"y_true.shape={np.shape(y_true)} and y_pred.shape={np.shape(y_pred)}")
+    if t.shape[0] == 0:
+        raise ValueError("y_true and y_pred are empty; metrics need at least one sample")
+    if t_width is not None and p_width is not None and t_width != p_width:
+        raise ValueError(f"y_true has {t_width} classes (shape {np.shape(y_true)}) but y_pred "
+                         f"has {p_width} (shape {np.shape(y_pred)})")
+    n_classes = max(int(t.max()), int(p.max())) + 1
+    for width in (t_width, p_width):
+        if width is not None:
+            n_classes = max(n_classes, width)
+    return t, p, n_classes
+
+
+def accuracy(y_true, y_pred) -> float:
+    """Fraction of correct predictions: ``mean(y_true == y_pred)`` after conversion to labels.
+
+    Shapes: see the module docstring; returns a float in [0, 1].
+    """
+    t, p, _ = _prepare(y_true, y_pred)
+    return float(np.mean(t == p))
+
+
+def confusion_matrix(y_true, y_pred, num_classes: int | None = None) -> np.ndarray:
+    """Counts ``M[i, j]`` = number of samples with true class ``i`` predicted as class ``j``.
+
+    Rows are true classes, columns predicted classes; the diagonal holds the correct ones.
+
+    Parameters
+    ----------
+    y_true, y_pred : see the module docstring (N samples each)
+    num_classes : int, optional
+        ``C``; defaults to the largest label seen + 1 (or the width of a one-hot/score array).
+
+    Returns
+    -------
+    ndarray of int64, shape (C, C)
+
+    Raises
+    ------
+    ValueError
+        if a label is ``>= num_classes``, or the lengths differ.
+    """
+    t, p, seen = _prepare(y_true, y_pred)
+    if num_classes is None:
+        num_classes = seen
+    elif isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) \
+            or num_classes < 1:
+        raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
+    elif seen > num_classes:
+        raise ValueError(f"labels go up to {seen - 1}, which is out of range for "
+                         f"num_classes={num_classes}")
+    c = int(num_classes)
+    return np.bincount(t * c + p, minlength=c * c).reshape(c, c).astype(np.int64)
+
+
+def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``num / den`` with 0 where ``den == 0`` (no warning)."""
+    num = np.asarray(num, dtype=np.float64)
+    den = np.asarray(den, dtype=np.float64)
+    return np.divide(num, den, out=np.zeros_like(num), where=den != 0)
+
+
+def _scores(y_true, y_pred, average, which: str):
+    if average not in _AVERAGES:
+        raise ValueError(f"average must be one of {_AVERAGES}, got {average!r}")
+    t, p, n_classes = _prepare(y_true, y_pred)
+    cm = confusion_matrix(t, p, num_classes=n_classes)
+    if average == "auto":
+        average = "binary" if n_classes <= 2 else "macro"
+    if average == "binary":
+        if n_classes > 2:
+            raise ValueError(f"average='binary' needs labels in {{0, 1}}, but {n_classes} "
+                             f"classes were found; use average='macro', 'micro' or 'weighted'")
+        cm = confusion_matrix(t, p, num_classes=2)
+        tp, fp, fn = cm[1, 1], cm[0, 1], cm[1, 0]
+    elif average == "micro":
+        diag = np.diag(cm)
+        tp, fp, fn = diag.sum(), (cm.sum(axis=0) - diag).sum(), (cm.sum(axis=1) - diag).sum()
+    else:
+        tp = np.diag(cm)
+        fp = cm.sum(axis=0) - tp
+        fn = cm.sum(axis=1) - tp
+    prec = _safe_div(tp, tp + fp)
+    rec = _safe_div(tp, tp + fn)
+    if which == "precision":
+        value = prec
+    elif which == "recall":
+        value = rec
+    else:
+        value = _safe_div(2 * prec * rec, prec + rec)
+    if average in ("binary", "micro"):
+        return float(value)
+    if average is None:
+        return value
+    support = cm.sum(axis=1)
+    present = (support + cm.sum(axis=0)) > 0
+    if average == "macro":
+        return float(value[present].mean())
+    return float(np.sum(value * support) / support.sum())  # weighted
+
+
+def precision(y_true, y_pred, average="auto"):
+    """Precision ``TP / (TP + FP)``: of the samples predicted as a class, the fraction that
+    truly are.
+
+    Parameters
+    ----------
+    y_true, y_pred : see the module docstring (N samples each)
+    average : {"auto", "binary", "macro", "micro", "weighted", None}, default "auto"
+        - ``"auto"``: ``"binary"`` when at most 2 classes occur (or the one-hot/score arrays
+          have 2 columns), else ``"macro"``.
+        - ``"binary"``: the score of the positive class ``1`` (labels must be 0/1).
+        - ``"macro"``: unweighted mean of the per-class scores over the classes that occur in
+          ``y_true`` or ``y_pred``.
+        - ``"micro"``: computed from the total TP, FP, FN over all classes (for single-label
+          problems this equals the accuracy).
+        - ``"weighted"``: per-class scores averaged with weights = true class counts.
+        - ``None``: the per-class scores, an array of shape ``(C,)`` for classes ``0..C-1``.
+
+    A score whose denominator is 0 (e.g. a class that is never predicted, for precision) is 0.
+
+    Returns
+    -------
+    float, or ndarray of shape (C,) when ``average=None``
+    """
+    return _scores(y_true, y_pred, average, "precision")
+
+
+def recall(y_true, y_pred, average="auto"):
+    """Recall ``TP / (TP + FN)``: of the samples of a class, the fraction that were found.
+
+    Parameters
+    ----------
+    y_true, y_pred : see the module docstring (N samples each)
+    average : {"auto", "binary", "macro", "micro", "weighted", None}, default "auto"
+        - ``"auto"``: ``"binary"`` when at most 2 classes occur (or the one-hot/score arrays
+          have 2 columns), else ``"macro"``.
+        - ``"binary"``: the score of the positive class ``1`` (labels must be 0/1).
+        - ``"macro"``: unweighted mean of the per-class scores over the classes that occur in
+          ``y_true`` or ``y_pred``.
+        - ``"micro"``: computed from the total TP, FP, FN over all classes (for single-label
+          problems this equals the accuracy).
+        - ``"weighted"``: per-class scores averaged with weights = true class counts.
+        - ``None``: the per-class scores, an array of shape ``(C,)`` for classes ``0..C-1``.
+
+    A score whose denominator is 0 (e.g. a class that is never predicted, for precision) is 0.
+
+    Returns
+    -------
+    float, or ndarray of shape (C,) when ``average=None``
+    """
+    return _scores(y_true, y_pred, average, "recall")
+
+
+def f1_score(y_true, y_pred, average="auto"):
+    """F1 ``2 * P * R / (P + R)``, the harmonic mean of precision and recall.
+
+    For ``"macro"``/``"weighted"`` the per-class F1 scores are averaged (scikit-learn's
+    definition), which is not the F1 of the averaged precision and recall.
+
+    Parameters
+    ----------
+    y_true, y_pred : see the module docstring (N samples each)
+    average : {"auto", "binary", "macro", "micro", "weighted", None}, default "auto"
+        - ``"auto"``: ``"binary"`` when at most 2 classes occur (or the one-hot/score arrays
+          have 2 columns), else ``"macro"``.
+        - ``"binary"``: the score of the positive class ``1`` (labels must be 0/1).
+        - ``"macro"``: unweighted mean of the per-class scores over the classes that occur in
+          ``y_true`` or ``y_pred``.
+        - ``"micro"``: computed from the total TP, FP, FN over all classes (for single-label
+          problems this equals the accuracy).
+        - ``"weighted"``: per-class scores averaged with weights = true class counts.
+        - ``None``: the per-class scores, an array of shape ``(C,)`` for classes ``0..C-1``.
+
+    A score whose denominator is 0 (e.g. a class that is never predicted, for precision) is 0.
+
+    Returns
+    -------
+    float, or ndarray of shape (C,) when ``average=None``
+    """
+    return _scores(y_true, y_pred, average, "f1")
