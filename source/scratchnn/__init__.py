@@ -17,6 +17,7 @@ from . import (
     losses,
     metrics,
     optimizers,
+    plot,
     schedules,
 )
 from .core import Layer, Parameter
@@ -28,5 +29,5 @@ __version__ = "0.1.0"
 __all__ = [
     "Sequential", "Layer", "Parameter", "load_model", "save_model", "activations", "callbacks",
     "data", "datasets", "functional", "gradcheck", "init", "layers", "losses", "metrics",
-    "optimizers", "schedules", "__version__",
+    "optimizers", "plot", "schedules", "__version__",
 ]

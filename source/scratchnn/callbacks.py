@@ -16,7 +16,7 @@ import numpy as np
 
 __all__ = [
     "Callback", "History", "EarlyStopping", "ProgressBar", "EpochLogger", "TerminateOnNaN",
-    "LearningRateScheduler", "ModelCheckpoint",
+    "LearningRateScheduler", "ModelCheckpoint", "LivePlot",
 ]
 
 
@@ -241,3 +241,66 @@ class ModelCheckpoint(Callback, _Monitor):
                 return
             self.best = current
         self.model.save(self.filepath.format(epoch=epoch + 1, **logs))
+
+
+def _in_jupyter_kernel() -> bool:
+    """True when running inside an IPython kernel (Jupyter), where display handles work."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and hasattr(shell, "kernel")
+
+
+class LivePlot(Callback):
+    """Redraw the loss and metric curves (train vs validation) after every ``every`` epochs.
+
+    In Jupyter the figure is updated *in place* through one display handle, so a single plot
+    grows as training runs. Elsewhere nothing is drawn until training ends; the final figure
+    is then kept in ``self.figure`` (and shown if ``show_at_end``). Needs matplotlib.
+    """
+
+    def __init__(self, metrics=None, every: int = 1, show_at_end: bool = False):
+        if every < 1:
+            raise ValueError(f"LivePlot: every must be >= 1, got {every}")
+        self.metrics, self.every, self.show_at_end = metrics, int(every), show_at_end
+        self.figure = None
+        self._handle = None
+        self._history: dict[str, list[float]] = {}
+        self.redraws = 0
+
+    def on_train_begin(self, logs=None):
+        self._history, self.redraws, self._handle = {}, 0, None
+        self._live = _in_jupyter_kernel()
+
+    def _draw(self):
+        from . import plot
+        if self.figure is not None:
+            self.figure.clf()
+        self.figure = plot.history(self._history, metrics=self.metrics, fig=self.figure)
+        self.redraws += 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        for key, value in (logs or {}).items():
+            self._history.setdefault(key, []).append(float(value))
+        if not self._live or (epoch + 1) % self.every:
+            return
+        from IPython.display import display
+        self._draw()
+        if self._handle is None:
+            self._handle = display(self.figure, display_id=True)
+        else:
+            self._handle.update(self.figure)
+
+    def on_train_end(self, logs=None):
+        if not self._history:
+            return
+        self._draw()
+        import matplotlib.pyplot as plt
+        if self._live and self._handle is not None:
+            self._handle.update(self.figure)
+        elif self.show_at_end:
+            plt.show()
+        # The figure lives on in self.figure; closing it in pyplot stops a duplicate inline copy.
+        plt.close(self.figure)
