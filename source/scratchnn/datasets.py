@@ -1,7 +1,8 @@
 """Small datasets: generated 2-D toy problems and scikit-learn's bundled tables.
 
 Every loader returns ``x`` as float32 of shape ``(N, d)`` and ``y`` as int64 class labels of
-shape ``(N,)``:
+shape ``(N,)`` (the downloaded image datasets at the end of this module have their own
+conventions, documented there):
 
 - ``test_size=None`` (default): returns ``(x, y)``.
 - ``test_size`` a float in (0, 1) (or an int count): returns
@@ -11,13 +12,19 @@ shape ``(N,)``:
 The generators (:func:`xor`, :func:`spirals`, :func:`moons`) draw everything from
 ``np.random.default_rng(seed)`` (``seed`` may also be an ``np.random.Generator``), so the same
 seed gives the same data and split; samples come out in a random order, not sorted by class.
-No network access is ever needed.
+They need no network access; only :func:`load_mnist`, :func:`load_fashion_mnist` and
+:func:`load_cifar10` download (once, into a verified local cache).
 """
 
 from __future__ import annotations
 
+import gzip
+import tarfile
+import warnings
+
 import numpy as np
 
+from ._download import DEFAULT_TIMEOUT, DatasetUnavailable, fetch_files
 from .data import _as_generator, train_test_split
 
 __all__ = ["xor", "spirals", "moons", "load_digits", "load_breast_cancer"]
@@ -240,6 +247,355 @@ def load_breast_cancer(test_size=None, seed=None):
 # ------------------------------------------------------------------------------------------------
 # Downloaded datasets: load_mnist, load_fashion_mnist, load_cifar10
 # ------------------------------------------------------------------------------------------------
-# Not implemented yet. They belong here, with the same conventions as above (float32 x scaled to
-# [0, 1], int64 y, ``test_size``/``seed``), plus a local cache directory, checksum verification
-# and, for MNIST, an offline fallback to :func:`load_digits` that says so.
+# Each loader downloads the dataset's original files once, from the first mirror that works,
+# into ``<data_home>/<name>/`` (``data_home``: argument > $SCRATCHNN_DATA > ~/.cache/scratchnn),
+# verifies them by SHA-256 (see :mod:`scratchnn._download`) and parses them with NumPy alone.
+# Nothing is ever unpickled. The split is the dataset's official train/test split.
+
+__all__ += ["load_mnist", "load_fashion_mnist", "load_cifar10", "DatasetUnavailable",
+            "FASHION_MNIST_CLASSES", "CIFAR10_CLASSES"]
+
+#: The four gzipped IDX files of MNIST and Fashion-MNIST (same names for both), in the order
+#: train images, train labels, test images, test labels.
+MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+               "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+
+#: Base URLs of MNIST mirrors, tried in order (PyTorch's, TensorFlow's, then the original site).
+MNIST_MIRRORS = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    "http://yann.lecun.com/exdb/mnist/",
+)
+#: Published SHA-256 of the original MNIST files (9,912,422 / 28,881 / 1,648,877 / 4,542 bytes).
+MNIST_SHA256 = dict(zip(MNIST_FILES, (
+    "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",  # train images
+    "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",  # train labels
+    "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",  # test images
+    "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",  # test labels
+), strict=True))
+
+#: Base URLs of Fashion-MNIST mirrors (Zalando Research's bucket over https and http, then the
+#: copy in their GitHub repository).
+FASHION_MNIST_MIRRORS = (
+    "https://fashion-mnist.s3.eu-central-1.amazonaws.com/",
+    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+    "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+)
+#: Published SHA-256 of the Fashion-MNIST files (26,421,880 / 29,515 / 4,422,102 / 5,148 bytes).
+FASHION_MNIST_SHA256 = dict(zip(MNIST_FILES, (
+    "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",  # train images
+    "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",  # train labels
+    "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",  # test images
+    "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",  # test labels
+), strict=True))
+#: Fashion-MNIST class names, indexed by label.
+FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
+                         "Shirt", "Sneaker", "Bag", "Ankle boot")
+
+#: The binary release of CIFAR-10 (not the pickled "python version").
+CIFAR10_FILE = "cifar-10-binary.tar.gz"
+#: Base URLs of CIFAR-10 mirrors (the dataset authors' site).
+CIFAR10_MIRRORS = ("https://www.cs.toronto.edu/~kriz/",)
+#: Published SHA-256 of ``cifar-10-binary.tar.gz`` (170,052,171 bytes; MD5
+#: c32a1d4ab5d03f1284b67883e8d87530 on the authors' page).
+CIFAR10_SHA256 = {
+    CIFAR10_FILE: "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd",
+}
+#: CIFAR-10 class names, indexed by label.
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
+                   "ship", "truck")
+_CIFAR10_DIR = "cifar-10-batches-bin/"
+_CIFAR10_TRAIN = tuple(f"{_CIFAR10_DIR}data_batch_{i}.bin" for i in range(1, 6))
+_CIFAR10_TEST = f"{_CIFAR10_DIR}test_batch.bin"
+_CIFAR10_RECORD = 1 + 32 * 32 * 3
+
+# IDX type codes (third byte of the magic number) -> big-endian NumPy dtype.
+_IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+_digits_fallback_warned = False
+
+
+def _merge_checksums(defaults: dict, checksums, caller: str) -> dict:
+    """``defaults`` updated with ``checksums`` (which may only name the dataset's files)."""
+    if checksums is None:
+        return dict(defaults)
+    unknown = sorted(set(checksums) - set(defaults))
+    if unknown:
+        raise ValueError(f"{caller}: checksums names unknown files {unknown}; the files are "
+                         f"{list(defaults)}")
+    return {**defaults, **checksums}
+
+
+def _read_idx(path) -> np.ndarray:
+    """Parse a gzipped IDX file: magic ``00 00 <type> <ndim>``, ``ndim`` big-endian uint32
+    sizes, then the data in big-endian C order. Returns an array of shape ``sizes``."""
+    try:
+        with gzip.open(path, "rb") as fh:
+            data = fh.read()
+    except (OSError, EOFError) as err:
+        raise ValueError(f"{path}: not a readable gzip file ({err})") from err
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_DTYPES:
+        raise ValueError(f"{path}: not an IDX file (magic number {data[:4].hex() or 'missing'})")
+    dtype = np.dtype(_IDX_DTYPES[data[2]])
+    ndim = data[3]
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise ValueError(f"{path}: IDX header truncated ({len(data)} bytes, {ndim} dimensions)")
+    shape = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
+    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(data) != expected:
+        raise ValueError(f"{path}: IDX header says shape {shape} ({expected} bytes in all) but "
+                         f"the file has {len(data)} bytes")
+    return np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
+
+
+def _idx_pair(images_path, labels_path) -> tuple[np.ndarray, np.ndarray]:
+    """Images ``(N, H, W)`` scaled to float32 in [0, 1] and int64 labels ``(N,)`` in 0..9."""
+    images = _read_idx(images_path)
+    labels = _read_idx(labels_path)
+    if images.ndim != 3 or images.dtype != np.uint8:
+        raise ValueError(f"{images_path}: expected unsigned-byte images of shape (N, H, W), got "
+                         f"{images.dtype} {images.shape}")
+    if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
+        raise ValueError(f"{labels_path}: expected {images.shape[0]} labels of shape (N,) to "
+                         f"match {images_path}, got shape {labels.shape}")
+    y = labels.astype(np.int64)
+    if y.size and (y.min() < 0 or y.max() > 9):
+        raise ValueError(f"{labels_path}: labels must be in 0..9, found {y.min()}..{y.max()}")
+    x = images.astype(np.float32)
+    x /= 255.0
+    return x, y
+
+
+def _load_mnist_family(caller, dataset, subdir, defaults, default_mirrors, flatten, data_home,
+                       mirrors, checksums, timeout, progress, hint=""):
+    sums = _merge_checksums(defaults, checksums, caller)
+    paths = fetch_files(sums, default_mirrors if mirrors is None else mirrors, subdir,
+                        data_home=data_home, timeout=timeout, progress=progress,
+                        dataset=dataset, hint=hint)
+    train_img, train_lab, test_img, test_lab = (paths[name] for name in MNIST_FILES)
+    out = []
+    for img, lab in ((train_img, train_lab), (test_img, test_lab)):
+        x, y = _idx_pair(img, lab)
+        out.append((x.reshape(len(x), -1) if flatten else x, y))
+    return tuple(out)
+
+
+def _digits_as_mnist(flatten: bool, reason: DatasetUnavailable):
+    """scikit-learn's 8x8 digits, split 80/20 (stratified, seed 0), MNIST's return convention;
+    warns once per process."""
+    global _digits_fallback_warned
+    (x_tr, y_tr), (x_te, y_te) = load_digits(test_size=0.2, seed=0)
+    if not flatten:
+        x_tr, x_te = x_tr.reshape(-1, 8, 8), x_te.reshape(-1, 8, 8)
+    if not _digits_fallback_warned:
+        _digits_fallback_warned = True
+        warnings.warn(
+            f"load_mnist: MNIST is not cached and could not be downloaded, so it falls back "
+            f"to scikit-learn's bundled 8x8 digits ({len(y_tr)} train / {len(y_te)} test "
+            f"images of 8x8 = 64 pixels, not 28x28 = 784). To use the real MNIST offline, put "
+            f"its files ({', '.join(reason.files)}) in {reason.directory}. "
+            f"(This warning is shown once per session.)",
+            UserWarning, stacklevel=3)
+    return (x_tr, y_tr), (x_te, y_te)
+
+
+def load_mnist(flatten: bool = True, data_home=None, *, fallback=None, mirrors=None,
+               checksums=None, timeout: float = DEFAULT_TIMEOUT, progress: bool = True):
+    """MNIST handwritten digits: 60,000 training and 10,000 test images of 28x28 pixels.
+
+    The four original gzipped IDX files (:data:`MNIST_FILES`) are downloaded once from the
+    first working mirror in ``mirrors`` into ``<data_home>/mnist/``, checked against their
+    published SHA-256 (:data:`MNIST_SHA256`) and parsed with NumPy. Later calls read the
+    cache and need no network. A corrupt cached file is detected, deleted and fetched again.
+
+    Parameters
+    ----------
+    flatten : bool, default True
+        ``True``: images as rows of 784 pixels, shape ``(N, 784)``; ``False``: ``(N, 28, 28)``.
+    data_home : str, os.PathLike or None
+        Cache root. Default: ``$SCRATCHNN_DATA`` if set, else ``~/.cache/scratchnn``; the
+        argument wins over the environment variable.
+    fallback : None or "digits"
+        ``"digits"``: when MNIST is neither cached nor downloadable, return scikit-learn's
+        bundled 8x8 digits instead (:func:`load_digits`, 1437 train / 360 test images, a seeded
+        stratified 80/20 split) with shapes ``(N, 64)`` or ``(N, 8, 8)``, and warn once per
+        process (``UserWarning``). ``None``: raise :class:`DatasetUnavailable`.
+    mirrors : sequence of str, optional
+        Base URLs tried in order (default :data:`MNIST_MIRRORS`); a file is fetched from
+        ``<base>/<filename>``.
+    checksums : mapping of str to str, optional
+        ``{filename: sha256_hex}`` overriding entries of :data:`MNIST_SHA256` (e.g. for a
+        private mirror of a different build of the files).
+    timeout : float, default 30
+        Seconds to wait for a connection and for each read of a download.
+    progress : bool, default True
+        Show a ``tqdm.auto`` progress bar while downloading (when tqdm is installed).
+
+    Returns
+    -------
+    ``(x_train, y_train), (x_test, y_test)``
+        ``x``: float32 in ``[0, 1]`` (pixel / 255), shape ``(60000, 784)`` and
+        ``(10000, 784)`` (or ``(N, 28, 28)`` with ``flatten=False``); ``y``: int64 ``(N,)``
+        in ``0..9``.
+
+    Raises
+    ------
+    DatasetUnavailable
+        (an ``OSError`` and a ``RuntimeError``) when a file is neither cached nor
+        downloadable and ``fallback`` is None; the message says which files to put where.
+    ValueError
+        when a verified file does not parse as IDX, or for a bad ``fallback``/``checksums``.
+
+    Examples
+    --------
+    >>> (x_train, y_train), (x_test, y_test) = load_mnist()
+    >>> x_train.shape, x_train.dtype, y_train[:3]
+    ((60000, 784), dtype('float32'), array([5, 0, 4]))
+    """
+    if fallback not in (None, "digits"):
+        raise ValueError(f"load_mnist: fallback must be None or 'digits', got {fallback!r}")
+    hint = ('Offline? load_mnist(fallback="digits") returns scikit-learn\'s bundled 8x8 '
+            'digits instead.') if fallback is None else ""
+    try:
+        return _load_mnist_family("load_mnist", "MNIST", "mnist", MNIST_SHA256, MNIST_MIRRORS,
+                                  flatten, data_home, mirrors, checksums, timeout, progress,
+                                  hint)
+    except DatasetUnavailable as err:
+        if fallback is None:
+            raise
+        return _digits_as_mnist(flatten, err)
+
+
+def load_fashion_mnist(flatten: bool = True, data_home=None, *, mirrors=None, checksums=None,
+                       timeout: float = DEFAULT_TIMEOUT, progress: bool = True):
+    """Fashion-MNIST (Zalando): 60,000 training and 10,000 test 28x28 images of clothing.
+
+    A drop-in, harder replacement for MNIST with the same file names and format, cached in
+    ``<data_home>/fashion_mnist/`` and verified against :data:`FASHION_MNIST_SHA256`. Labels
+    index :data:`FASHION_MNIST_CLASSES` (0 T-shirt/top, 1 Trouser, ..., 9 Ankle boot).
+
+    Parameters
+    ----------
+    flatten : bool, default True
+        ``True``: shape ``(N, 784)``; ``False``: ``(N, 28, 28)``.
+    data_home : str, os.PathLike or None
+        Cache root; the argument wins over ``$SCRATCHNN_DATA``, then ``~/.cache/scratchnn``.
+    mirrors : sequence of str, optional
+        Base URLs tried in order (default :data:`FASHION_MNIST_MIRRORS`).
+    checksums : mapping of str to str, optional
+        ``{filename: sha256_hex}`` overriding entries of :data:`FASHION_MNIST_SHA256`.
+    timeout : float, default 30
+        Seconds to wait for a connection and for each read of a download.
+    progress : bool, default True
+        Show a ``tqdm.auto`` progress bar while downloading (when tqdm is installed).
+
+    Returns
+    -------
+    ``(x_train, y_train), (x_test, y_test)``
+        ``x``: float32 in ``[0, 1]``, ``(60000, 784)`` / ``(10000, 784)`` (or
+        ``(N, 28, 28)``); ``y``: int64 ``(N,)`` in ``0..9``.
+
+    Raises
+    ------
+    DatasetUnavailable
+        when a file is neither cached nor downloadable; the message says where to put it.
+    ValueError
+        when a verified file does not parse as IDX, or for bad ``checksums``.
+    """
+    return _load_mnist_family("load_fashion_mnist", "Fashion-MNIST", "fashion_mnist",
+                              FASHION_MNIST_SHA256, FASHION_MNIST_MIRRORS, flatten, data_home,
+                              mirrors, checksums, timeout, progress)
+
+
+def _read_cifar10_tar(path) -> dict[str, np.ndarray]:
+    """The six CIFAR-10 binary batches of the tar.gz at ``path``, each as uint8 records
+    ``(n, 3073)``: 1 label byte, then 1024 red, 1024 green and 1024 blue bytes (row-major
+    32x32). Members are read in memory, one by one; nothing is extracted to disk."""
+    wanted = set(_CIFAR10_TRAIN) | {_CIFAR10_TEST}
+    found: dict[str, np.ndarray] = {}
+    try:
+        with tarfile.open(path, "r|gz") as tar:
+            for info in tar:
+                name = info.name[2:] if info.name.startswith("./") else info.name
+                if name not in wanted or name in found:
+                    continue
+                if not info.isfile():
+                    raise ValueError(f"{path}: member {name} is not a regular file")
+                data = tar.extractfile(info).read()
+                if len(data) == 0 or len(data) % _CIFAR10_RECORD:
+                    raise ValueError(f"{path}: {name} has {len(data)} bytes, not a whole "
+                                     f"number of {_CIFAR10_RECORD}-byte records")
+                found[name] = np.frombuffer(data, dtype=np.uint8).reshape(-1, _CIFAR10_RECORD)
+    except (tarfile.TarError, OSError, EOFError) as err:
+        raise ValueError(f"{path}: not a readable tar.gz archive ({err})") from err
+    missing = sorted(wanted - set(found))
+    if missing:
+        raise ValueError(f"{path}: the archive lacks {missing}; is it the binary release "
+                         f"{CIFAR10_FILE}?")
+    return found
+
+
+def _cifar_arrays(records: np.ndarray, flatten: bool) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 records ``(N, 3073)`` -> float32 images ``(N, 32, 32, 3)`` in [0, 1] (or their
+    rows ``(N, 3072)``) and int64 labels ``(N,)``."""
+    y = records[:, 0].astype(np.int64)
+    if y.max() > 9:
+        raise ValueError(f"CIFAR-10 labels must be in 0..9, found {y.max()}")
+    planar = records[:, 1:].reshape(-1, 3, 32, 32)
+    x = np.empty((len(records), 32, 32, 3), dtype=np.float32)
+    x[...] = planar.transpose(0, 2, 3, 1)
+    x /= 255.0
+    return (x.reshape(len(x), -1) if flatten else x), y
+
+
+def load_cifar10(flatten: bool = True, data_home=None, *, mirrors=None, checksums=None,
+                 timeout: float = DEFAULT_TIMEOUT, progress: bool = True):
+    """CIFAR-10: 50,000 training and 10,000 test 32x32 colour images in 10 classes.
+
+    Downloads the *binary* release ``cifar-10-binary.tar.gz`` (170 MB) once into
+    ``<data_home>/cifar10/``, verifies its SHA-256 (:data:`CIFAR10_SHA256`) and reads
+    ``data_batch_1.bin`` .. ``data_batch_5.bin`` (training, in that order) and
+    ``test_batch.bin`` straight from the archive in memory (nothing is extracted or
+    unpickled). Each record is 1 label byte and 3072 pixel bytes (the red, green and blue
+    32x32 planes). Labels index :data:`CIFAR10_CLASSES` (0 airplane, ..., 9 truck).
+
+    Parameters
+    ----------
+    flatten : bool, default True
+        ``True``: rows of 3072 values, shape ``(N, 3072)``, equal to
+        ``x.reshape(N, -1)`` of the unflattened images, i.e. pixel by pixel with R, G, B
+        interleaved (not the file's planar order); ``False``: channels last,
+        ``(N, 32, 32, 3)``.
+    data_home : str, os.PathLike or None
+        Cache root; the argument wins over ``$SCRATCHNN_DATA``, then ``~/.cache/scratchnn``.
+    mirrors : sequence of str, optional
+        Base URLs tried in order (default :data:`CIFAR10_MIRRORS`).
+    checksums : mapping of str to str, optional
+        ``{"cifar-10-binary.tar.gz": sha256_hex}`` overriding :data:`CIFAR10_SHA256`.
+    timeout : float, default 30
+        Seconds to wait for a connection and for each read of a download.
+    progress : bool, default True
+        Show a ``tqdm.auto`` progress bar while downloading (when tqdm is installed).
+
+    Returns
+    -------
+    ``(x_train, y_train), (x_test, y_test)``
+        ``x``: float32 in ``[0, 1]``, ``(50000, 3072)`` / ``(10000, 3072)`` (or
+        ``(N, 32, 32, 3)``); ``y``: int64 ``(N,)`` in ``0..9``.
+
+    Raises
+    ------
+    DatasetUnavailable
+        when the archive is neither cached nor downloadable; the message says where to put it.
+    ValueError
+        when the verified archive lacks a batch or a batch is malformed, or for bad
+        ``checksums``.
+    """
+    sums = _merge_checksums(CIFAR10_SHA256, checksums, "load_cifar10")
+    paths = fetch_files(sums, CIFAR10_MIRRORS if mirrors is None else mirrors, "cifar10",
+                        data_home=data_home, timeout=timeout, progress=progress,
+                        dataset="CIFAR-10")
+    batches = _read_cifar10_tar(paths[CIFAR10_FILE])
+    train = np.concatenate([batches[name] for name in _CIFAR10_TRAIN])
+    return _cifar_arrays(train, flatten), _cifar_arrays(batches[_CIFAR10_TEST], flatten)
