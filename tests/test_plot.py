@@ -258,8 +258,9 @@ def test_images_layouts_and_class_names():
     assert all(ax.images[0].get_array().shape == (8, 8) for ax in fig.axes)
     assert all(to_rgba(ax.title.get_color()) != RED for ax in fig.axes)
 
-    cifar = np.zeros((2, 3072), dtype=np.uint8)
-    cifar[:, :1024] = 255  # CIFAR layout: the first 1024 values are the red channel
+    cifar = np.zeros((2, 32, 32, 3), dtype=np.uint8)
+    cifar[..., 0] = 255  # a red image, flattened as load_cifar10() returns it
+    cifar = cifar.reshape(2, 3072)
     fig = plot.images(cifar, n=2)
     img = np.asarray(fig.axes[0].images[0].get_array())
     assert img.shape == (32, 32, 3)

@@ -212,7 +212,7 @@ class LearningRateScheduler(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         lr = float(self.schedule(epoch))
-        if not lr > 0 or not math.isfinite(lr):
+        if not lr >= 0 or not math.isfinite(lr):
             raise ValueError(f"LearningRateScheduler: schedule({epoch}) gave lr={lr}")
         self.model.optimizer.lr = lr
         if self.verbose:

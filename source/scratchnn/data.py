@@ -67,6 +67,10 @@ class DataLoader:
     drop_last : bool, default False
         Drop the final batch when it has fewer than ``batch_size`` samples; by default it is
         kept.
+    min_last_batch : int, default 1
+        A kept final batch smaller than this is merged into the batch before it (so every
+        sample is still used). ``Sequential.fit`` passes 2 for models with batch norm, whose
+        batch statistics need at least two samples.
 
     Iterating yields ``(x_batch, y_batch)`` with shapes ``(B, ...)``, ``B <= batch_size``
     (or ``x_batch`` alone when ``y is None``). ``len(loader)`` is the number of batches per
@@ -84,7 +88,7 @@ class DataLoader:
     """
 
     def __init__(self, x, y=None, batch_size: int = 32, shuffle: bool = True, seed=None,
-                 drop_last: bool = False):
+                 drop_last: bool = False, min_last_batch: int = 1):
         if not _is_int(batch_size) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         self.x = _as_batched_array(x, "x")
@@ -95,6 +99,9 @@ class DataLoader:
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         self.rng = _as_generator(seed)
+        if not _is_int(min_last_batch) or min_last_batch < 1:
+            raise ValueError(f"min_last_batch must be a positive integer, got {min_last_batch!r}")
+        self.min_last_batch = int(min_last_batch)
         if self.drop_last and self.n_samples < self.batch_size:
             raise ValueError(f"drop_last=True with batch_size={self.batch_size} and only "
                              f"{self.n_samples} samples would yield no batch at all")
@@ -104,17 +111,25 @@ class DataLoader:
         """Number of samples ``N``."""
         return int(self.x.shape[0])
 
-    def __len__(self) -> int:
+    def _starts(self) -> list[int]:
+        """Start index of every batch, plus the end index ``N`` (or the drop point)."""
+        n, b = self.n_samples, self.batch_size
         if self.drop_last:
-            return self.n_samples // self.batch_size
-        return math.ceil(self.n_samples / self.batch_size)
+            return list(range(0, (n // b) * b + 1, b))
+        starts = list(range(0, n, b)) + [n]
+        if len(starts) > 2 and starts[-1] - starts[-2] < self.min_last_batch:
+            del starts[-2]  # merge the short final batch into the previous one
+        return starts
+
+    def __len__(self) -> int:
+        return len(self._starts()) - 1
 
     def __iter__(self) -> Iterator:
         n = self.n_samples
         order = self.rng.permutation(n) if self.shuffle else np.arange(n)
-        stop = len(self) * self.batch_size
-        for start in range(0, min(stop, n), self.batch_size):
-            idx = order[start:start + self.batch_size]
+        starts = self._starts()
+        for start, stop in zip(starts[:-1], starts[1:], strict=True):
+            idx = order[start:stop]
             if self.y is None:
                 yield self.x[idx]
             else:

@@ -111,6 +111,8 @@ class BatchNorm(Layer):
     ``out = gamma * (x - mean) / sqrt(var + eps) + beta``; ``gamma`` starts at 1, ``beta`` at 0.
     """
 
+    uses_batch_statistics = True
+
     def __init__(self, num_features: int, momentum: float = 0.1, eps: float = 1e-5,
                  name: str | None = None):
         super().__init__(name)

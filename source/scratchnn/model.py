@@ -14,6 +14,8 @@ from .data import DataLoader
 __all__ = ["Sequential"]
 
 _PREDICT_BATCH = 1024
+_DEFAULT_METRICS = ("accuracy",)
+_SCALAR_METRICS = ("accuracy", "precision", "recall", "f1_score")
 
 
 def _as_float_input(x, dtype, who: str, name: str = "x") -> np.ndarray:
@@ -76,14 +78,20 @@ class Sequential:
 
     # -- structure ----------------------------------------------------------------------------
     def _name_layers(self) -> None:
-        counts: dict[str, int] = {}
-        seen = set()
+        """Give unnamed layers unique names (``dense_0``, ``relu_1``...); explicit names stay."""
+        explicit = [layer.name for layer in self.layers
+                    if layer.name != type(layer).__name__.lower()]
+        duplicates = sorted({n for n in explicit if explicit.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"Sequential: layer names must be unique, repeated: {duplicates}")
+        taken, counts = set(explicit), {}
         for layer in self.layers:
-            if layer.name == type(layer).__name__.lower() or layer.name in seen:
-                base = type(layer).__name__.lower()
+            base = type(layer).__name__.lower()
+            if layer.name == base:
+                while f"{base}_{counts.get(base, 0)}" in taken:
+                    counts[base] = counts.get(base, 0) + 1
                 layer.name = f"{base}_{counts.get(base, 0)}"
-                counts[base] = counts.get(base, 0) + 1
-            seen.add(layer.name)
+                taken.add(layer.name)
             for p in layer.parameters():
                 p.name = f"{layer.name}.{p.name.rsplit('.', 1)[-1]}"
 
@@ -120,23 +128,37 @@ class Sequential:
         """Every trainable :class:`~scratchnn.core.Parameter`, in layer order (W before b)."""
         return [p for layer in self.layers for p in layer.parameters()]
 
+    def _weight_slots(self) -> list[tuple[str, np.ndarray, object]]:
+        """(name, array, setter) for every parameter then buffer, layer by layer."""
+        slots = []
+        for layer in self.layers:
+            for p in layer.parameters():
+                slots.append((p.name, p.value, None))
+            for key, value in layer.buffers().items():
+                slots.append((f"{layer.name}.{key}", value,
+                              lambda v, layer=layer, key=key: layer.set_buffer(key, v)))
+        return slots
+
     def get_weights(self) -> list[np.ndarray]:
-        """Copies of the parameter values in Keras order: per Dense ``W (in, out)`` then ``b``;
-        per BatchNorm ``gamma``, ``beta``."""
-        return [p.value.copy() for p in self.parameters()]
+        """Copies of all weights in Keras order: per Dense ``W (in, out)`` then ``b``; per
+        BatchNorm ``gamma``, ``beta``, ``running_mean``, ``running_var``."""
+        return [value.copy() for _, value, _ in self._weight_slots()]
 
     def set_weights(self, weights) -> None:
-        """Load values in the order of :meth:`get_weights` (shapes must match)."""
-        params = self.parameters()
-        if len(weights) != len(params):
-            raise ValueError(f"set_weights: the model has {len(params)} weight arrays, got "
+        """Load values in the order of :meth:`get_weights` (shapes must match). Parameters are
+        overwritten in place, so optimizers keep tracking the same arrays."""
+        slots = self._weight_slots()
+        if len(weights) != len(slots):
+            raise ValueError(f"set_weights: the model has {len(slots)} weight arrays, got "
                              f"{len(weights)}")
-        for p, w in zip(params, weights, strict=True):
+        for (name, value, setter), w in zip(slots, weights, strict=True):
             w = np.asarray(w)
-            if w.shape != p.value.shape:
-                raise ValueError(f"set_weights: {p.name} has shape {p.value.shape}, got "
-                                 f"{w.shape}")
-            p.value[...] = w
+            if w.shape != value.shape:
+                raise ValueError(f"set_weights: {name} has shape {value.shape}, got {w.shape}")
+            if setter is None:
+                value[...] = w
+            else:
+                setter(w)
 
     def count_params(self) -> int:
         return int(sum(p.value.size for p in self.parameters()))
@@ -149,7 +171,8 @@ class Sequential:
             if "?" not in shape or hasattr(layer, "out_features"):
                 shape = layer.output_shape(shape)
             n = sum(p.value.size for p in layer.parameters())
-            rows.append((layer.name, type(layer).__name__, str((None, *shape)), f"{n:,}"))
+            shown = "(None, ?)" if "?" in shape else str((None, *shape))
+            rows.append((layer.name, type(layer).__name__, shown, f"{n:,}"))
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
         line = "-" * (sum(widths) + 6)
         out = [line, "  ".join(c.ljust(w) for c, w in zip(rows[0], widths, strict=True)), line]
@@ -177,15 +200,21 @@ class Sequential:
             grad = layer.backward(grad)
         return grad
 
-    def compile(self, loss="cross_entropy", optimizer="adam", metrics=("accuracy",)):
+    def compile(self, loss="cross_entropy", optimizer="adam", metrics=_DEFAULT_METRICS):
         """Choose the loss (a :mod:`~scratchnn.losses` object or name), the optimizer (object
-        or name) and the metrics to report (names from :mod:`scratchnn.metrics`)."""
+        or name) and the metrics to report: any of ``accuracy`` (alias ``acc``),
+        ``precision``, ``recall``, ``f1_score``. By default classification losses report
+        accuracy and ``MSE`` reports nothing but the loss."""
         self.loss = losses_mod.get(loss)
         self.optimizer = optimizers_mod.get(optimizer)
+        if metrics is _DEFAULT_METRICS and isinstance(self.loss, losses_mod.MSE):
+            metrics = ()
         metrics = [metrics] if isinstance(metrics, str) else list(metrics or [])
+        metrics = ["accuracy" if m == "acc" else m for m in metrics]
         for m in metrics:
-            if not callable(getattr(metrics_mod, m, None)) or m.startswith("_"):
-                raise ValueError(f"compile: unknown metric {m!r}")
+            if m not in _SCALAR_METRICS:
+                raise ValueError(f"compile: unknown metric {m!r}; choose from "
+                                 f"{list(_SCALAR_METRICS)}")
         self.metrics = metrics
         return self
 
@@ -264,7 +293,10 @@ class Sequential:
                 raise ValueError("fit: validation_data must be a pair (x_val, y_val)")
             x_val, y_val = self._prepare(*validation_data, who="fit (validation_data)")
 
-        loader = DataLoader(x, y, batch_size=batch_size, shuffle=shuffle, seed=self.rng)
+        # Batch statistics need two samples: a final batch of one joins the one before it.
+        needs_pairs = any(getattr(layer, "uses_batch_statistics", False) for layer in self.layers)
+        loader = DataLoader(x, y, batch_size=batch_size, shuffle=shuffle, seed=self.rng,
+                            min_last_batch=2 if needs_pairs else 1)
         history = cbks.History()
         callback_list = [history] + list(callbacks or [])
         if verbose == 1:
@@ -287,6 +319,7 @@ class Sequential:
             lr = self.optimizer.current_lr
             total_loss, outputs, targets, seen = 0.0, [], [], 0
             for batch, (xb, yb) in enumerate(loader):
+                call("on_batch_begin", batch, {"size": xb.shape[0]})
                 loss, out = self.train_step(xb, yb)
                 total_loss += loss * xb.shape[0]
                 seen += xb.shape[0]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import functional as F
+from . import schedules
 
 __all__ = ["Optimizer", "SGD", "Momentum", "RMSProp", "Adam", "AdamW", "get"]
 
@@ -27,6 +28,8 @@ class Optimizer:
     _decoupled_decay = False
 
     def __init__(self, lr=0.01, weight_decay: float = 0.0, clip_norm: float | None = None):
+        if isinstance(lr, dict):  # a saved schedule (see schedules.to_config)
+            lr = schedules.from_config(lr)
         if not callable(lr) and not float(lr) > 0:
             raise ValueError(f"{type(self).__name__}: lr must be positive, got {lr}")
         if weight_decay < 0:
@@ -79,12 +82,20 @@ class Optimizer:
         raise NotImplementedError
 
     def get_config(self) -> dict:
-        lr = self.lr if not callable(self.lr) else repr(self.lr)
+        """Constructor arguments; a schedule ``lr`` is described by ``schedules.to_config``
+        (raises ``TypeError`` for other callables, which cannot be described as data)."""
+        lr = schedules.to_config(self.lr) if callable(self.lr) else self.lr
         return {"lr": lr, "weight_decay": self.weight_decay, "clip_norm": self.clip_norm}
 
     def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        args = ", ".join(f"{k}={v!r}" for k, v in {**self.get_config_safe()}.items())
         return f"{type(self).__name__}({args})"
+
+    def get_config_safe(self) -> dict:
+        try:
+            return self.get_config()
+        except TypeError:
+            return {"lr": self.lr}
 
 
 class SGD(Optimizer):

@@ -363,8 +363,8 @@ def _as_images(x, shape) -> np.ndarray:
     elif arr.ndim == 2:
         d = arr.shape[1]
         side = math.isqrt(d)
-        if d == 3072:  # CIFAR-10 rows: 1024 red, then 1024 green, then 1024 blue values
-            arr = arr.reshape(n, 3, 32, 32).transpose(0, 2, 3, 1)
+        if d == 3072:  # rows of scratchnn.datasets.load_cifar10(): (32, 32, 3) flattened
+            arr = arr.reshape(n, 32, 32, 3)
         elif side * side == d:  # 784 -> 28x28 (MNIST), 64 -> 8x8 (digits), ...
             arr = arr.reshape(n, side, side)
         else:
@@ -402,8 +402,9 @@ def images(x, y_true=None, y_pred=None, n: int = 25, shape=None, class_names=Non
     ----------
     x : array
         Flat rows ``(N, D)``: ``D = 784`` is shown as 28x28 (MNIST), ``64`` as 8x8 (digits),
-        ``3072`` as a 32x32 colour image in the CIFAR-10 layout (1024 red, 1024 green, 1024
-        blue values), any other square ``D`` as ``sqrt(D) x sqrt(D)``. Or images
+        ``3072`` as a 32x32 colour image flattened channels-last, as
+        ``scratchnn.datasets.load_cifar10()`` returns it (``x.reshape(N, 32, 32, 3)``), any
+        other square ``D`` as ``sqrt(D) x sqrt(D)``. Or images
         ``(N, H, W)``, ``(N, H, W, C)`` or channels-first ``(N, C, H, W)`` with C in 1, 3, 4.
     y_true : array (N,) of labels, or one-hot (N, C), optional
         Shown as each image's title.

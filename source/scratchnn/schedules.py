@@ -91,3 +91,27 @@ class LinearWarmup(Schedule):
             return self._target(step - self.warmup_steps)
         frac = self.start_factor + (1 - self.start_factor) * step / self.warmup_steps
         return frac * self._target(0)
+
+
+_BY_NAME = {cls.__name__: cls for cls in (StepDecay, ExponentialDecay, CosineDecay,
+                                          LinearWarmup)}
+
+
+def to_config(schedule: Schedule) -> dict:
+    """A JSON-ready description ``{"class": ..., "config": {...}}`` of a schedule."""
+    if type(schedule).__name__ not in _BY_NAME:
+        raise TypeError(f"cannot describe {schedule!r}: only {sorted(_BY_NAME)} are known")
+    config = {k: to_config(v) if isinstance(v, Schedule) else v for k, v in vars(schedule).items()}
+    return {"class": type(schedule).__name__, "config": config}
+
+
+def from_config(spec: dict) -> Schedule:
+    """Rebuild a schedule from :func:`to_config`'s output (``ValueError`` if malformed)."""
+    if not isinstance(spec, dict) or spec.get("class") not in _BY_NAME \
+            or not isinstance(spec.get("config"), dict):
+        raise ValueError(f"not a schedule description: {spec!r}")
+    config = {k: from_config(v) if isinstance(v, dict) else v for k, v in spec["config"].items()}
+    try:
+        return _BY_NAME[spec["class"]](**config)
+    except TypeError as exc:
+        raise ValueError(f"bad schedule config {spec!r} ({exc})") from None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 import zipfile
 
 import numpy as np
@@ -49,8 +50,11 @@ def _config(model) -> dict:
         config["loss"] = {"class": type(model.loss).__name__, "config": model.loss.get_config()}
         config["metrics"] = list(model.metrics)
         opt = model.optimizer
-        if not callable(opt.lr):  # a schedule object is code, not data: it is not saved
+        try:
             config["optimizer"] = {"class": type(opt).__name__, "config": opt.get_config()}
+        except TypeError as exc:  # e.g. lr given as a lambda: code, not data
+            warnings.warn(f"save: the optimizer is not saved ({exc}); load_model will compile "
+                          f"with a default Adam", stacklevel=3)
     return config
 
 
