@@ -82,6 +82,11 @@ class Layer:
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def backward_params(self, grad_out: np.ndarray) -> None:
+        """Fill the parameters' gradients without computing dL/dx (for a network's first
+        layer, whose input needs no gradient). Layers may override it to save work."""
+        self.backward(grad_out)
+
     def __call__(self, x, training: bool = False):
         return self.forward(x, training=training)
 

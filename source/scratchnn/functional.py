@@ -79,11 +79,14 @@ def sigmoid(x):
 
     For ``x >= 0`` it evaluates ``1 / (1 + exp(-x))``; for ``x < 0`` the equal form
     ``exp(x) / (1 + exp(x))``. Each branch only exponentiates a non-positive number, so
-    ``sigmoid(+-1000)`` is exactly 1 or 0 with no overflow warning.
+    ``sigmoid(+-1000)`` is exactly 1 or 0 with no overflow warning. ``|x|`` is capped just
+    below ``-log(tiny)`` so that ``exp`` never underflows either (no floating-point event even
+    under ``np.errstate(all="raise")``); beyond the cap the result is 1, or 0 for ``x < 0``.
     """
     x = _float(x, "x")
-    e = np.exp(-np.abs(x))  # in (0, 1]: never overflows
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    limit = np.floor(-np.log(np.finfo(x.dtype).tiny)) - 1  # 707 (float64), 86 (float32)
+    e = np.exp(-np.minimum(np.abs(x), limit))  # in (0, 1]: never overflows nor underflows
+    return np.where(x >= 0, 1 / (1 + e), np.where(x < -limit, 0, e / (1 + e)))
 
 
 def sigmoid_backward(grad_out, x):
@@ -307,14 +310,17 @@ def dense(x, W, b):
     return x @ W + b
 
 
-def dense_backward(grad_out, x, W):
+def dense_backward(grad_out, x, W, input_grad: bool = True):
     """Backward of :func:`dense`.
 
     ``dL/dx = grad_out @ W.T`` (N, in); ``dL/dW = x.T @ grad_out`` (in, out);
-    ``dL/db = sum_n grad_out`` (out,). Returns ``(grad_x, grad_W, grad_b)``.
+    ``dL/db = sum_n grad_out`` (out,). Returns ``(grad_x, grad_W, grad_b)``; with
+    ``input_grad=False`` ``grad_x`` is ``None`` (the first layer of a network needs no
+    dL/dx, and skipping it saves a third of that layer's work).
     """
     x = _float(x, "x")
-    return grad_out @ W.T, x.T @ grad_out, np.sum(grad_out, axis=0)
+    grad_x = grad_out @ W.T if input_grad else None
+    return grad_x, x.T @ grad_out, np.sum(grad_out, axis=0)
 
 
 def dropout(x, rate: float, rng: np.random.Generator | None = None, training: bool = True):

@@ -65,10 +65,14 @@ class Dense(Layer):
         self._x = x
         return F.dense(x, self.W.value, self.b.value)
 
-    def backward(self, grad_out):
+    def backward(self, grad_out, input_grad: bool = True):
         self._needs_forward(self._x)
-        grad_x, self.W.grad, self.b.grad = F.dense_backward(grad_out, self._x, self.W.value)
+        grad_x, self.W.grad, self.b.grad = F.dense_backward(grad_out, self._x, self.W.value,
+                                                            input_grad=input_grad)
         return grad_x
+
+    def backward_params(self, grad_out):
+        self.backward(grad_out, input_grad=False)
 
 
 class Dropout(Layer):

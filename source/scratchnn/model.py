@@ -194,11 +194,21 @@ class Sequential:
 
     __call__ = forward
 
-    def backward(self, grad) -> np.ndarray:
-        """Backpropagate dL/d(output); fills every ``Parameter.grad``; returns dL/dx."""
-        for layer in reversed(self.layers):
+    def backward(self, grad, input_grad: bool = True) -> np.ndarray | None:
+        """Backpropagate dL/d(output); fills every ``Parameter.grad``; returns dL/dx, or
+        ``None`` with ``input_grad=False`` (training needs no dL/dx: the first layer with
+        parameters then skips that product, and the layers before it are not visited)."""
+        first = 0
+        if not input_grad:
+            first = next((i for i, layer in enumerate(self.layers) if layer.parameters()),
+                         len(self.layers))
+        for layer in reversed(self.layers[first + 1:]):
             grad = layer.backward(grad)
-        return grad
+        if not input_grad:
+            if first < len(self.layers):
+                self.layers[first].backward_params(grad)
+            return None
+        return self.layers[0].backward(grad)
 
     def compile(self, loss="cross_entropy", optimizer="adam", metrics=_DEFAULT_METRICS):
         """Choose the loss (a :mod:`~scratchnn.losses` object or name), the optimizer (object
@@ -258,7 +268,7 @@ class Sequential:
         Returns ``(loss, outputs)``."""
         outputs = self.forward(x, training=True)
         loss = self.loss.forward(outputs, y)
-        self.backward(self.loss.backward())
+        self.backward(self.loss.backward(), input_grad=False)
         self.optimizer.step(self.parameters())
         return loss, outputs
 

@@ -1,0 +1,215 @@
+"""Speed and memory of scratchnn, side by side with PyTorch and with the bare matrix products.
+
+Run with ``make bench`` (or ``python benchmarks/run.py --help``). Everything runs in one
+process, interleaved (scratchnn, torch, GEMM floor, then again), several repetitions; the
+medians and ratios are printed as a Markdown table for docs/performance.md.
+
+What is measured
+* seconds per epoch of an MLP 784-256-128-10 (ReLU, softmax cross-entropy, Adam, batch 128,
+  float32) on 60,000 x 784 inputs (MNIST when cached, else random data of the same shape):
+  ``scratchnn``'s ``fit``; the same network in PyTorch on the CPU with the same thread count
+  (when torch is installed); and the GEMM floor: only the forward and backward matrix
+  products of every batch, at this machine's BLAS;
+* float64 against float32, ``predict`` throughput, the peak memory of ``fit``;
+* the execution time of each master notebook (``--notebooks``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "source"))
+
+import scratchnn as snn  # noqa: E402
+from scratchnn.activations import ReLU  # noqa: E402
+from scratchnn.layers import Dense  # noqa: E402
+
+SIZES = (784, 256, 128, 10)
+BATCH = 128
+
+
+def load_data(n: int, seed: int = 0):
+    """MNIST's training set if it is in the cache, else random data of the same shape."""
+    try:
+        (x, y), _ = snn.datasets.load_mnist(timeout=2, progress=False)
+        source = "MNIST (cached)"
+    except Exception:  # offline and no cache: same shapes, random values
+        rng = np.random.default_rng(seed)
+        x = rng.random((60_000, 784), dtype=np.float32)
+        y = rng.integers(0, 10, 60_000)
+        source = "random data of MNIST's shape"
+    return x[:n], y[:n], source
+
+
+def make_model(dtype=np.float32, seed: int = 0):
+    layers = []
+    for i, (a, b) in enumerate(zip(SIZES[:-1], SIZES[1:], strict=True)):
+        layers.append(Dense(a, b))
+        if i < len(SIZES) - 2:
+            layers.append(ReLU())
+    model = snn.Sequential(layers, seed=seed, dtype=dtype)
+    model.compile("cross_entropy", snn.optimizers.Adam(1e-3), metrics=["accuracy"])
+    return model
+
+
+def time_scratchnn(x, y, dtype=np.float32) -> float:
+    model = make_model(dtype)
+    start = time.perf_counter()
+    model.fit(x, y, epochs=1, batch_size=BATCH, verbose=0)
+    return time.perf_counter() - start
+
+
+def time_gemm_floor(x) -> float:
+    """Only the matrix products one training epoch needs: per layer x @ W forward, and
+    backward grad @ W.T (not for the first layer: nothing needs dL/dinput) and x.T @ grad."""
+    rng = np.random.default_rng(0)
+    weights = [rng.standard_normal((a, b)).astype(x.dtype) for a, b in
+               zip(SIZES[:-1], SIZES[1:], strict=True)]
+    order = rng.permutation(x.shape[0])
+    start = time.perf_counter()
+    for s in range(0, x.shape[0], BATCH):
+        xb = x[order[s:s + BATCH]]
+        acts = [xb]
+        for W in weights:
+            acts.append(acts[-1] @ W)
+        grad = acts[-1]
+        for i in range(len(weights) - 1, -1, -1):
+            _ = acts[i].T @ grad
+            if i:
+                grad = grad @ weights[i].T
+    return time.perf_counter() - start
+
+
+def time_torch(x, y, threads: int) -> float | None:
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    layers = []
+    for i, (a, b) in enumerate(zip(SIZES[:-1], SIZES[1:], strict=True)):
+        layers.append(torch.nn.Linear(a, b))
+        if i < len(SIZES) - 2:
+            layers.append(torch.nn.ReLU())
+    net = torch.nn.Sequential(*layers)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
+    gen = torch.Generator().manual_seed(0)
+    start = time.perf_counter()
+    order = torch.randperm(xt.shape[0], generator=gen)
+    correct = 0
+    for s in range(0, xt.shape[0], BATCH):
+        idx = order[s:s + BATCH]
+        xb, yb = xt[idx], yt[idx]
+        opt.zero_grad(set_to_none=True)
+        out = net(xb)
+        loss = loss_fn(out, yb)
+        loss.backward()
+        opt.step()
+        correct += int((out.argmax(1) == yb).sum())  # the same accuracy bookkeeping as fit
+    return time.perf_counter() - start
+
+
+def peak_fit_memory(x, y) -> float:
+    """Peak bytes NumPy allocated during one epoch of ``fit`` (tracemalloc sees NumPy)."""
+    model = make_model()
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    model.fit(x, y, epochs=1, batch_size=BATCH, verbose=0)
+    peak = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    return peak
+
+
+def predict_throughput(x) -> float:
+    model = make_model()
+    model.predict(x[:1024])
+    start = time.perf_counter()
+    model.predict(x)
+    return x.shape[0] / (time.perf_counter() - start)
+
+
+def notebook_times() -> dict[str, float]:
+    import nbformat
+    from nbclient import NotebookClient
+
+    times = {}
+    for path in sorted(ROOT.glob("notebooks/*/*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        start = time.perf_counter()
+        NotebookClient(nb, timeout=120, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        times[str(path.relative_to(ROOT))] = time.perf_counter() - start
+    return times
+
+
+def blas_info() -> str:
+    try:
+        from threadpoolctl import threadpool_info
+        info = [f"{i['internal_api']} {i.get('version')} ({i.get('architecture')}, "
+                f"{i['num_threads']} threads)" for i in threadpool_info()
+                if i["user_api"] == "blas"]
+        return "; ".join(info) or "unknown"
+    except ImportError:
+        return "unknown (install threadpoolctl)"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--samples", type=int, default=60_000)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--notebooks", action="store_true", help="also time every master")
+    args = parser.parse_args(argv)
+
+    x, y, source = load_data(args.samples)
+    print(f"# scratchnn benchmark\n\nmachine: {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} cores; Python {platform.python_version()}, NumPy "
+          f"{np.__version__}; BLAS: {blas_info()}\ndata: {x.shape[0]} x {x.shape[1]} "
+          f"float32, {source}; repeats: {args.repeats}\n")
+    runs = {"scratchnn": [], "torch": [], "floor": []}
+    for _ in range(args.repeats):  # interleaved, so drift hits every contender alike
+        runs["scratchnn"].append(time_scratchnn(x, y))
+        t = time_torch(x, y, args.threads)
+        if t is not None:
+            runs["torch"].append(t)
+        runs["floor"].append(time_gemm_floor(x))
+    med = {k: statistics.median(v) for k, v in runs.items() if v}
+    print("| what | median s/epoch | all runs |\n|---|---|---|")
+    for k, v in runs.items():
+        if v:
+            print(f"| {k} | {med[k]:.3f} | {', '.join(f'{t:.3f}' for t in v)} |")
+    if "torch" in med:
+        ratios = [a / b for a, b in zip(runs["scratchnn"], runs["torch"], strict=True)]
+        print(f"\nscratchnn / torch: median ratio {statistics.median(ratios):.2f} "
+              f"(runs {', '.join(f'{r:.2f}' for r in ratios)})")
+    print(f"scratchnn / GEMM floor: {med['scratchnn'] / med['floor']:.2f}")
+
+    t64 = statistics.median(time_scratchnn(x, y, np.float64) for _ in range(3))
+    print(f"\nfloat64 epoch: {t64:.3f} s ({t64 / med['scratchnn']:.2f}x float32)")
+    print(f"predict throughput: {predict_throughput(x):,.0f} samples/s")
+    peak = peak_fit_memory(x, y)
+    print(f"peak NumPy memory during fit: {peak / 2**20:.1f} MiB "
+          f"(dataset {x.nbytes / 2**20:.1f} MiB; target: extra <= 100 MiB beyond the data)")
+    if args.notebooks:
+        print("\n| notebook | seconds |\n|---|---|")
+        for name, seconds in notebook_times().items():
+            print(f"| {name} | {seconds:.1f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
