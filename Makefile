@@ -3,8 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# nbgrader's gradebook calls `alembic` (and nbval/nbgrader start `jupyter`) from PATH.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+# JupyterLab refuses to run as root unless told to (containers, CI).
+LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: venv test lint pytest lab release grade bench clean
+.PHONY: venv test lint pytest lab release test-notebooks grade bench clean
 
 venv: $(STAMP)
 
@@ -23,10 +27,28 @@ pytest: venv
 	$(BIN)/python -m pytest
 
 lab: venv
-	$(BIN)/jupyter lab --no-browser --ServerApp.root_dir="$(CURDIR)" release/01_neuron/neuron.ipynb
+	$(BIN)/jupyter lab --no-browser $(LAB_ROOT) --ServerApp.root_dir="$(CURDIR)" \
+		release/01_neuron/neuron.ipynb
+
+# Student notebooks: regenerate release/<assignment>/ from every master in notebooks/ with
+# nbgrader (deterministic; no gradebook.db is left behind). Commit the result.
+release: venv
+	$(BIN)/python tools/release.py
+
+# Execute every master notebook top to bottom (nbval, errors only). The same check, timed, is
+# part of `make test` (tests/test_course_pipeline.py).
+test-notebooks: venv
+	$(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env notebooks
 
 bench: venv
 	$(BIN)/python benchmarks/run.py
+
+# Grade a class: `make grade SUBMISSIONS=<dir>` (an nbgrader submitted/ tree or a flat LMS
+# export); outputs in grading-output/. Options: GRADE_ARGS="--jobs 2 --timeout 30 ...".
+# See docs/grading.md.
+grade: venv
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=<dir>" >&2; exit 2; }
+	$(BIN)/python -m autograder grade $(SUBMISSIONS) $(GRADE_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

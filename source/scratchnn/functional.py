@@ -70,7 +70,7 @@ def leaky_relu(x, alpha: float = 0.01):
 def leaky_relu_backward(grad_out, x, alpha: float = 0.01):
     """Backward of :func:`leaky_relu`: ``grad_in = grad_out * (1 if x > 0 else alpha)``."""
     x = _float(x, "x")
-    grad_out = np.asarray(grad_out)
+    grad_out = _float(grad_out, "grad_out")
     return np.where(x > 0, grad_out, grad_out * grad_out.dtype.type(alpha))
 
 

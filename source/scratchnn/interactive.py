@@ -158,7 +158,11 @@ def neuron_playground(
             ax.contour(x1, x2, z, levels=[0.0], colors="black", linewidths=2)
         title = f"z = {wa:.1f}·x1 {_signed(wb)}·x2 {_signed(bias)}"
         if points is not None:
-            ax.scatter(px[:, 0], px[:, 1], c=py, cmap="coolwarm", edgecolors="black", s=30)
+            for label, marker, color in ((0, "o", "white"), (1, "^", "gold")):
+                mask = py == label
+                ax.scatter(px[mask, 0], px[mask, 1], marker=marker, c=color,
+                           edgecolors="black", s=36, label=f"class {label}")
+            ax.legend(loc="lower left", fontsize="small", framealpha=0.8)
             pred = (wa * px[:, 0] + wb * px[:, 1] + bias > 0).astype(int)
             title += f"   accuracy {np.mean(pred == py):.0%}"
         ax.set(xlim=(-extent, extent), ylim=(-extent, extent), xlabel="x1", ylabel="x2",

@@ -260,6 +260,8 @@ class Sequential:
         return outputs
 
     def _compute_metrics(self, y, outputs) -> dict:
+        if not np.all(np.isfinite(outputs)):  # a diverged model: report NaN, do not crash
+            return {m: float("nan") for m in self.metrics}
         pred = self._metric_inputs(outputs)
         return {m: float(getattr(metrics_mod, m)(y, pred)) for m in self.metrics}
 

@@ -103,10 +103,17 @@ def load_model(path):
     if not os.path.exists(path):
         raise FileNotFoundError(f"load_model: no such file {path}")
     try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
+        data = np.load(path, allow_pickle=False)
+        if isinstance(data, np.lib.npyio.NpzFile):
+            with data:
+                arrays = {k: data[k] for k in data.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         _fail(path, f"cannot read it as .npz ({exc})")
+    if not isinstance(data, np.lib.npyio.NpzFile):  # np.load read a single .npy array
+        _fail(path, "cannot read it as .npz (it is a single .npy array, not an archive)")
+    not_arrays = sorted(k for k, v in arrays.items() if not isinstance(v, np.ndarray))
+    if not_arrays:
+        _fail(path, f"the entries {not_arrays} are not .npy arrays")
     if "__config__" not in arrays:
         _fail(path, "the __config__ entry is missing")
     try:

@@ -1,0 +1,445 @@
+"""The course pipeline, end to end, for every assignment that exists under notebooks/.
+
+1. every master runs top to bottom without error (nbval), each in under 60 s;
+2. release/ is exactly what `make release` generates from the masters now;
+3. the release leaks no solution line and no hidden-test line;
+4. `nbgrader validate` passes on every master, `nbgrader validate --invert` on every release;
+5. a real autograde round trip in a temporary course: the master scores full marks, the
+   untouched release scores 0 without crashing, and one exercise left undone costs exactly
+   that exercise's points.
+
+The expensive steps (regenerating the release, building and autograding the temporary course)
+run once per session. Assignments 02-06 are covered as soon as their masters exist.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MASTER_TIME_LIMIT = 60.0  # seconds, for one master notebook, kernel start included
+
+
+def _load_release_tool():
+    path = ROOT / "tools" / "release.py"
+    spec = importlib.util.spec_from_file_location("course_release_tool", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+release_tool = _load_release_tool()
+ASSIGNMENTS = release_tool.existing_assignments()
+MASTERS = [p for a in ASSIGNMENTS for p in sorted((ROOT / "notebooks" / a).glob("*.ipynb"))]
+NBGRADER = [sys.executable, "-m", "nbgrader"]
+STUDENTS = ("solution", "untouched", "one-wrong")
+# nbgrader's gradebook runs the `alembic` command found on PATH: make it the one of this
+# environment, even when pytest was started as .venv/bin/python without activating the venv.
+BIN_PATH = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+def _id(path: Path) -> str:
+    return f"{path.parent.name}/{path.name}"
+
+
+def _run(cmd, cwd, timeout=600):
+    env = {**os.environ, "PATH": BIN_PATH}
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def _tail(result, lines=40) -> str:
+    text = (result.stdout or "") + "\n" + (result.stderr or "")
+    return "\n".join(text.splitlines()[-lines:])
+
+
+# --------------------------------------------------------------------------------------------
+# 1. Masters execute
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("master", MASTERS, ids=_id)
+def test_master_runs_top_to_bottom_in_under_a_minute(master, record_property):
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+           "--nbval-lax", "--nbval-current-env", f"--nbval-cell-timeout={MASTER_TIME_LIMIT:.0f}",
+           str(master)]
+    start = time.perf_counter()
+    result = _run(cmd, cwd=ROOT)
+    elapsed = time.perf_counter() - start
+    record_property("seconds", round(elapsed, 2))
+    print(f"{_id(master)} executed in {elapsed:.1f} s")
+    assert result.returncode == 0, f"{_id(master)} failed under nbval:\n{_tail(result)}"
+    assert elapsed < MASTER_TIME_LIMIT, (
+        f"{_id(master)} took {elapsed:.1f} s; every master must run in under "
+        f"{MASTER_TIME_LIMIT:.0f} s")
+
+
+# --------------------------------------------------------------------------------------------
+# 2. release/ is in sync
+# --------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def fresh_release(tmp_path_factory):
+    """The release generated from the masters as they are now, in a temporary directory."""
+    out = tmp_path_factory.mktemp("release")
+    release_tool.release(out)
+    return out
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes()
+            for p in sorted(folder.rglob("*"))
+            if p.is_file() and ".ipynb_checkpoints" not in p.parts}
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_is_what_make_release_generates(assignment, fresh_release):
+    committed = _files(ROOT / "release" / assignment)
+    generated = _files(fresh_release / assignment)
+    assert committed, f"release/{assignment} is missing: run `make release`"
+    assert sorted(committed) == sorted(generated), (
+        f"release/{assignment} has files {sorted(committed)}, the masters give "
+        f"{sorted(generated)}: run `make release`")
+    stale = [name for name in committed if committed[name] != generated[name]]
+    assert not stale, (
+        f"release/{assignment}: {stale} differ from what the masters generate: run `make release` "
+        f"and commit the result")
+
+
+def test_release_holds_only_existing_assignments():
+    release = ROOT / "release"
+    folders = sorted(p.name for p in release.iterdir()
+                     if p.is_dir() and not p.name.startswith(".")) if release.is_dir() else []
+    assert folders == sorted(ASSIGNMENTS), (
+        f"release/ has {folders}, notebooks/ has {sorted(ASSIGNMENTS)}: run `make release`")
+
+
+def test_release_generation_is_deterministic(fresh_release, tmp_path):
+    """Two generations from the same masters are byte-identical (beyond the committed copy)."""
+    if not ASSIGNMENTS:
+        pytest.skip("no assignments yet")
+    first = ASSIGNMENTS[0]
+    release_tool.release(tmp_path, [first])
+    assert _files(tmp_path / first) == _files(fresh_release / first)
+
+
+# --------------------------------------------------------------------------------------------
+# 3. No leaks
+# --------------------------------------------------------------------------------------------
+
+REGIONS = (("### BEGIN SOLUTION", "### END SOLUTION"),
+           ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"))
+
+
+def _split_secret(source: str, regions=REGIONS) -> tuple[list[str], list[str]]:
+    """Lines inside solution / hidden-test regions (markers included), and all other lines."""
+    secret, public, inside = [], [], None
+    for line in source.splitlines():
+        stripped = line.strip()
+        if inside is None:
+            for begin, end in regions:
+                if stripped.startswith(begin):
+                    inside = end
+            (secret if inside else public).append(stripped)
+        else:
+            secret.append(stripped)
+            if stripped.startswith(inside):
+                inside = None
+    return secret, public
+
+
+def secret_lines(master: Path, regions=REGIONS) -> set[str]:
+    """Stripped lines of the master's secret regions that it shows nowhere else."""
+    secret, public = set(), set()
+    for cell in nbformat.read(master, as_version=4).cells:
+        s, p = _split_secret(cell.source, regions)
+        secret.update(s)
+        public.update(p)
+    # A line that the master also shows outside every secret region is not a secret.
+    return {line for line in secret if line and line not in public}
+
+
+@pytest.mark.parametrize("master", MASTERS, ids=_id)
+def test_release_leaks_no_solution_and_no_hidden_test(master):
+    released = ROOT / "release" / master.parent.name / master.name
+    assert released.exists(), f"{released.relative_to(ROOT)} is missing: run `make release`"
+    secret = secret_lines(master)
+    assert secret, f"{_id(master)} has no solution or hidden-test lines at all"
+    leaks = []
+    for index, cell in enumerate(nbformat.read(released, as_version=4).cells):
+        for line in cell.source.splitlines():
+            if line.strip() in secret:
+                leaks.append(f"cell {index}: {line.strip()}")
+    assert not leaks, f"{_id(released)} leaks master-only lines:\n" + "\n".join(leaks[:20])
+
+
+# --------------------------------------------------------------------------------------------
+# 4. nbgrader validate
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("master", MASTERS, ids=_id)
+def test_nbgrader_validate_passes_on_master(master):
+    result = _run(NBGRADER + ["validate", str(master)], cwd=ROOT)
+    assert result.returncode == 0, _tail(result)
+    assert "Success! Your notebook passes all the tests." in result.stdout, _tail(result, 80)
+
+
+@pytest.mark.parametrize("master", MASTERS, ids=_id)
+def test_nbgrader_validate_invert_passes_on_release(master):
+    released = ROOT / "release" / master.parent.name / master.name
+    result = _run(NBGRADER + ["validate", "--invert", str(released)], cwd=ROOT)
+    assert result.returncode == 0, _tail(result)
+    assert "Success! The notebook does not pass any tests." in result.stdout, _tail(result, 80)
+
+
+# --------------------------------------------------------------------------------------------
+# 5. Autograde round trip
+# --------------------------------------------------------------------------------------------
+
+def _defined_names(source: str) -> set[str]:
+    names = set()
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return names
+
+
+def independent_exercise(nb) -> tuple[str, str] | None:
+    """(solution grade_id, test grade_id) of the first exercise whose names no other code cell
+    uses, so that leaving it undone can only cost the points of the test right after it."""
+    cells = nb.cells
+    for i, cell in enumerate(cells):
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or not meta.get("solution") or meta.get("grade"):
+            continue
+        test = next((j for j in range(i + 1, len(cells))
+                     if cells[j].metadata.get("nbgrader", {}).get("grade")), None)
+        if test is None or any(cells[k].metadata.get("nbgrader", {}).get("solution")
+                               for k in range(i + 1, test)):
+            continue
+        try:
+            names = _defined_names(cell.source)
+        except SyntaxError:
+            continue
+        pattern = re.compile(r"\b(" + "|".join(map(re.escape, sorted(names))) + r")\b")
+        used_elsewhere = any(
+            c.cell_type == "code" and k not in (i, test) and pattern.search(c.source)
+            for k, c in enumerate(cells)
+        ) if names else True
+        if not used_elsewhere:
+            return meta["grade_id"], cells[test].metadata["nbgrader"]["grade_id"]
+    return None
+
+
+@pytest.fixture(scope="session")
+def graded_course(tmp_path_factory):
+    """A temporary nbgrader course with three submissions per assignment, autograded.
+
+    Returns {assignment: {"students": {student: {"score", "max_score", "cells"}},
+    "broken": (notebook, solution_id, test_id) or None, "logs": str}}.
+    """
+    from nbgrader.api import Gradebook
+
+    course = tmp_path_factory.mktemp("course")
+    shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+    results = {}
+    for assignment in ASSIGNMENTS:
+        shutil.copytree(ROOT / "notebooks" / assignment, course / "notebooks" / assignment,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        gen = _run(NBGRADER + ["generate_assignment", assignment, "--force"], cwd=course)
+        assert gen.returncode == 0, _tail(gen)
+
+        broken = None
+        for student in STUDENTS:
+            (course / "submitted" / student / assignment).mkdir(parents=True)
+        for master in sorted((course / "notebooks" / assignment).glob("*.ipynb")):
+            stub = nbformat.read(course / "release" / assignment / master.name, as_version=4)
+            solved = nbformat.read(master, as_version=4)
+            one_wrong = nbformat.read(master, as_version=4)
+            if broken is None and (found := independent_exercise(solved)):
+                solution_id, test_id = found
+                stub_cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c
+                              for c in stub.cells}
+                for cell in one_wrong.cells:
+                    if cell.metadata.get("nbgrader", {}).get("grade_id") == solution_id:
+                        cell.source = stub_cells[solution_id].source
+                broken = (master.name, solution_id, test_id)
+            for student, nb in zip(STUDENTS, (solved, stub, one_wrong), strict=True):
+                nbformat.write(nb, course / "submitted" / student / assignment / master.name)
+
+        grade = _run(NBGRADER + ["autograde", assignment, "--force"], cwd=course)
+        assert grade.returncode == 0, f"autograde {assignment} crashed:\n{_tail(grade)}"
+        students = {}
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("PATH", BIN_PATH)
+            with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+                for student in STUDENTS:
+                    sub = gb.find_submission(assignment, student)
+                    cells = {(notebook.name, g.name): (g.score, g.max_score)
+                             for notebook in sub.notebooks for g in notebook.grades}
+                    students[student] = {"score": sub.score, "max_score": sub.max_score,
+                                         "cells": cells}
+        for student in STUDENTS:
+            for master in (course / "notebooks" / assignment).glob("*.ipynb"):
+                out = course / "autograded" / student / assignment / master.name
+                assert out.exists(), f"autograde wrote no {out.relative_to(course)}"
+        feedback = _run(NBGRADER + ["generate_feedback", assignment, "--force"], cwd=course)
+        assert feedback.returncode == 0, f"generate_feedback {assignment}:\n{_tail(feedback)}"
+        results[assignment] = {"students": students, "broken": broken,
+                               "feedback": course / "feedback"}
+    return results
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_autograde_solution_scores_full_marks(assignment, graded_course):
+    result = graded_course[assignment]["students"]["solution"]
+    lost = {k: v for k, v in result["cells"].items() if v[0] != v[1]}
+    print(f"{assignment}: solution scored {result['score']} / {result['max_score']}")
+    assert result["max_score"] > 0
+    assert not lost, f"the master loses points when autograded: {lost}"
+    assert result["score"] == result["max_score"]
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_autograde_untouched_release_scores_zero(assignment, graded_course):
+    result = graded_course[assignment]["students"]["untouched"]
+    scored = {k: v for k, v in result["cells"].items() if v[0] != 0}
+    print(f"{assignment}: untouched release scored {result['score']} / {result['max_score']}")
+    assert result["max_score"] == graded_course[assignment]["students"]["solution"]["max_score"]
+    assert not scored, f"the untouched release earns points: {scored}"
+    assert result["score"] == 0
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_autograde_one_wrong_exercise_costs_exactly_its_points(assignment, graded_course):
+    broken = graded_course[assignment]["broken"]
+    if broken is None:
+        pytest.skip(f"{assignment} has no exercise that no other cell depends on")
+    notebook, solution_id, test_id = broken
+    result = graded_course[assignment]["students"]["one-wrong"]
+    key = (Path(notebook).stem, test_id)
+    score, points = result["cells"][key]
+    print(f"{assignment}: with {solution_id} undone, scored {result['score']} / "
+          f"{result['max_score']} (lost {points} for {test_id})")
+    assert score == 0, f"{test_id} should score 0 with {solution_id} undone, got {score}"
+    others = {k: v for k, v in result["cells"].items() if k != key and v[0] != v[1]}
+    assert not others, f"leaving {solution_id} undone also cost points in {others}"
+    assert result["score"] == result["max_score"] - points
+
+
+# --------------------------------------------------------------------------------------------
+# The hidden-test helpers every master's hidden blocks start with
+# --------------------------------------------------------------------------------------------
+
+HELPER_TRICKS = r'''
+import numpy as np
+
+ns = {}
+exec(PREAMBLE, ns)
+# What a student cell could have done before the hidden tests run:
+np.allclose = np.isclose = np.array_equal = lambda *a, **k: True
+ns["abs"] = lambda x: 0.0
+ns["all"] = ns["isinstance"] = lambda *a: True
+
+
+class Rigged(np.ndarray):
+    def __eq__(self, other):
+        return True
+
+
+class RiggedFloat(float):
+    def __eq__(self, other):
+        return True
+
+    __hash__ = float.__hash__
+
+
+want = np.array([1.0, 2.0, 3.0])
+ns["_hidden_array"](want.copy(), want, "exact copy")
+ns["_hidden_array"](want + 1e-12, want, "within tolerance")
+ns["_hidden_float"](np.float64(2.5), 2.5, "a numpy float")
+ns["_hidden_float"](np.array(2.5), 2.5, "a 0-d array")
+rejected = {
+    "wrong value": lambda: ns["_hidden_array"](np.array([1.0, 2.0, 3.5]), want, "x"),
+    "wrong shape": lambda: ns["_hidden_array"](want[None], want, "x"),
+    "nan": lambda: ns["_hidden_array"](np.array([1.0, np.nan, 3.0]), [1.0, np.nan, 3.0], "x"),
+    "list": lambda: ns["_hidden_array"]([1.0, 2.0, 3.0], want, "x"),
+    "rigged array": lambda: ns["_hidden_array"](np.zeros(3).view(Rigged), want, "x"),
+    "rigged float": lambda: ns["_hidden_float"](RiggedFloat(0.0), 2.5, "x"),
+    "wrong float": lambda: ns["_hidden_float"](2.4, 2.5, "x"),
+    "inf float": lambda: ns["_hidden_float"](float("inf"), float("inf"), "x"),
+    "array as float": lambda: ns["_hidden_float"](np.array([2.5]), 2.5, "x"),
+}
+for name, check in rejected.items():
+    try:
+        check()
+    except AssertionError:
+        continue
+    raise SystemExit(f"the hidden helpers accepted: {name}")
+try:
+    ns["_hidden_quiet"](np.exp, np.array([1000.0]))
+except FloatingPointError:
+    pass
+else:
+    raise SystemExit("_hidden_quiet let an overflow through")
+print("ok")
+'''
+
+
+def test_hidden_test_helpers_resist_common_tricks(tmp_path):
+    """Rigged __eq__, patched numpy comparisons and shadowed builtins cannot fake a pass."""
+    spec = importlib.util.spec_from_file_location("course_nbbuild", ROOT / "tools" / "nbbuild.py")
+    nbbuild = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(nbbuild)
+    script = tmp_path / "tricks.py"
+    script.write_text(f"PREAMBLE = {nbbuild.HIDDEN_PREAMBLE!r}\n{HELPER_TRICKS}")
+    result = _run([sys.executable, str(script)], cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", _tail(result)
+
+
+BUILD_SCRIPTS = sorted((ROOT / "tools").glob("build_*.py"))
+
+
+@pytest.mark.parametrize("script", BUILD_SCRIPTS, ids=lambda p: p.name)
+def test_master_matches_its_build_script(script, tmp_path):
+    """A master authored with a build script is exactly what the script writes (no drift)."""
+    assignment = script.stem.removeprefix("build_")
+    masters = sorted((ROOT / "notebooks" / assignment).glob("*.ipynb"))
+    assert len(masters) == 1, f"{script.name} should build one master in notebooks/{assignment}"
+    out = tmp_path / masters[0].name
+    result = _run([sys.executable, str(script), "--output", str(out)], cwd=ROOT)
+    assert result.returncode == 0, _tail(result)
+    assert out.read_bytes() == masters[0].read_bytes(), (
+        f"notebooks/{assignment}/{masters[0].name} differs from what {script.name} writes: "
+        f"edit the script and rerun it (then `make release`), or port your notebook edit to it")
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_feedback_does_not_publish_the_hidden_tests(assignment, graded_course):
+    """nbgrader_config.py strips the hidden blocks from the feedback reports."""
+    import html
+
+    hidden = REGIONS[1:]
+    for master in sorted((ROOT / "notebooks" / assignment).glob("*.ipynb")):
+        lines = secret_lines(master, hidden)
+        for student in STUDENTS:
+            report = graded_course[assignment]["feedback"] / student / assignment / \
+                f"{master.stem}.html"
+            assert report.exists(), f"no feedback report {report}"
+            text = html.unescape(re.sub(r"<[^>]+>", "", report.read_text(encoding="utf-8")))
+            assert "BEGIN HIDDEN TESTS" not in text, f"{student}'s feedback shows hidden tests"
+            if student == "solution":  # no failure, so no traceback quoting a hidden line
+                shown = [ln for ln in text.splitlines() if ln.strip() in lines]
+                assert not shown, f"the feedback shows hidden-test lines: {shown[:5]}"
