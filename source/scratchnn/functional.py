@@ -307,7 +307,9 @@ def dense(x, W, b):
             f"dense: input of shape {x.shape} does not fit weights of shape {W.shape}; "
             f"expected (N, {W.shape[0]})"
         )
-    return x @ W + b
+    out = x @ W
+    out += b  # in place: no second (N, out) temporary
+    return out
 
 
 def dense_backward(grad_out, x, W, input_grad: bool = True):
@@ -419,20 +421,28 @@ def batch_norm_backward(grad_out, cache):
 # --------------------------------------------------------------------------------------------
 # Each rule returns the new parameter and the new state. By default the arguments are left
 # untouched (pure functions); with ``inplace=True`` the parameter and state arrays are
-# overwritten and returned, which is what the optimizer classes use to avoid temporaries.
+# overwritten and returned, which is what the optimizer classes use. ``scratch``, an array
+# shaped like ``param``, receives the intermediate results, so a step allocates nothing
+# (allocating and freeing parameter-sized temporaries costs more than the arithmetic).
 
 def _prepare(inplace: bool, *arrays):
     return arrays if inplace else tuple(np.array(a, copy=True) for a in arrays)
 
 
-def sgd(param, grad, lr: float, inplace: bool = False):
+def _scratch(scratch, param):
+    return np.empty_like(param) if scratch is None else scratch
+
+
+def sgd(param, grad, lr: float, inplace: bool = False, scratch=None):
     """Plain gradient descent: ``param <- param - lr * grad``. Returns the new ``param``."""
     (param,) = _prepare(inplace, param)
-    param -= lr * grad
+    tmp = np.multiply(grad, lr, out=_scratch(scratch, param))
+    param -= tmp
     return param
 
 
-def momentum(param, grad, velocity, lr: float, beta: float = 0.9, inplace: bool = False):
+def momentum(param, grad, velocity, lr: float, beta: float = 0.9, inplace: bool = False,
+             scratch=None):
     """Heavy-ball momentum (PyTorch's form): ``v <- beta v + grad``, ``param <- param - lr v``.
 
     Returns ``(param, velocity)``. Start with ``velocity = zeros_like(param)``.
@@ -440,36 +450,47 @@ def momentum(param, grad, velocity, lr: float, beta: float = 0.9, inplace: bool 
     param, velocity = _prepare(inplace, param, velocity)
     velocity *= beta
     velocity += grad
-    param -= lr * velocity
+    tmp = np.multiply(velocity, lr, out=_scratch(scratch, param))
+    param -= tmp
     return param, velocity
 
 
-def nesterov(param, grad, velocity, lr: float, beta: float = 0.9, inplace: bool = False):
+def nesterov(param, grad, velocity, lr: float, beta: float = 0.9, inplace: bool = False,
+             scratch=None):
     """Nesterov momentum (PyTorch's form): ``v <- beta v + grad``,
     ``param <- param - lr (grad + beta v)``. Returns ``(param, velocity)``.
     """
     param, velocity = _prepare(inplace, param, velocity)
     velocity *= beta
     velocity += grad
-    param -= lr * (grad + beta * velocity)
+    tmp = np.multiply(velocity, beta, out=_scratch(scratch, param))
+    tmp += grad
+    tmp *= lr
+    param -= tmp
     return param, velocity
 
 
 def rmsprop(param, grad, sq_avg, lr: float, rho: float = 0.99, eps: float = 1e-8,
-            inplace: bool = False):
+            inplace: bool = False, scratch=None):
     """RMSProp: ``s <- rho s + (1 - rho) grad**2``, ``param <- param - lr grad / (sqrt(s) + eps)``.
 
     Returns ``(param, sq_avg)``. Start with ``sq_avg = zeros_like(param)``.
     """
     param, sq_avg = _prepare(inplace, param, sq_avg)
+    tmp = np.multiply(grad, grad, out=_scratch(scratch, param))
+    tmp *= 1 - rho
     sq_avg *= rho
-    sq_avg += (1 - rho) * grad * grad
-    param -= lr * grad / (np.sqrt(sq_avg) + eps)
+    sq_avg += tmp
+    np.sqrt(sq_avg, out=tmp)
+    tmp += eps
+    np.divide(grad, tmp, out=tmp)
+    tmp *= lr
+    param -= tmp
     return param, sq_avg
 
 
 def adam(param, grad, m, v, t: int, lr: float = 1e-3, beta1: float = 0.9,
-         beta2: float = 0.999, eps: float = 1e-8, inplace: bool = False):
+         beta2: float = 0.999, eps: float = 1e-8, inplace: bool = False, scratch=None):
     """Adam, with bias correction. ``t`` is the step number, starting at 1.
 
     ``m <- b1 m + (1 - b1) grad``, ``v <- b2 v + (1 - b2) grad**2``,
@@ -479,21 +500,27 @@ def adam(param, grad, m, v, t: int, lr: float = 1e-3, beta1: float = 0.9,
     if t < 1:
         raise ValueError(f"adam: the step number t starts at 1, got {t}")
     param, m, v = _prepare(inplace, param, m, v)
+    tmp = np.multiply(grad, 1 - beta1, out=_scratch(scratch, param))
     m *= beta1
-    m += (1 - beta1) * grad
+    m += tmp
+    np.multiply(grad, grad, out=tmp)
+    tmp *= 1 - beta2
     v *= beta2
-    v += (1 - beta2) * grad * grad
-    step = lr / (1 - beta1 ** t)
-    denom = np.sqrt(v)
-    denom /= np.sqrt(1 - beta2 ** t)
-    denom += eps
-    param -= step * m / denom
+    v += tmp
+    # lr m_hat / (sqrt(v_hat) + eps) = (lr c / (1 - b1**t)) m / (sqrt(v) + eps c) with
+    # c = sqrt(1 - b2**t): the bias corrections become two scalars, saving passes over v.
+    c = np.sqrt(1 - beta2 ** t)
+    np.sqrt(v, out=tmp)
+    tmp += eps * c
+    np.divide(m, tmp, out=tmp)
+    tmp *= lr * c / (1 - beta1 ** t)
+    param -= tmp
     return param, m, v
 
 
 def adamw(param, grad, m, v, t: int, lr: float = 1e-3, beta1: float = 0.9,
           beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.01,
-          inplace: bool = False):
+          inplace: bool = False, scratch=None):
     """AdamW: Adam with decoupled weight decay (Loshchilov & Hutter).
 
     ``param <- param (1 - lr weight_decay)`` first, then the :func:`adam` step; the decay never
@@ -501,7 +528,7 @@ def adamw(param, grad, m, v, t: int, lr: float = 1e-3, beta1: float = 0.9,
     """
     param, m, v = _prepare(inplace, param, m, v)
     param *= 1 - lr * weight_decay
-    return adam(param, grad, m, v, t, lr, beta1, beta2, eps, inplace=True)
+    return adam(param, grad, m, v, t, lr, beta1, beta2, eps, inplace=True, scratch=scratch)
 
 
 def clip_grad_norm(grads, max_norm: float):

@@ -683,8 +683,9 @@ def optimizer_race(surface="rosenbrock", optimizers=OPTIMIZERS, steps=None, star
         The controls and an ``ipywidgets.Output`` with the PNG of the figure. It also carries
         ``controls`` (dict of the widgets: ``"surface"``, ``"lr"``, ``"steps"``, ``"beta"``,
         ``"noise"`` and one checkbox per optimizer name), ``output`` (the ``Output``),
-        ``race`` (the last :class:`RaceResult`), ``png`` (the last image as bytes) and
-        ``error`` (a message if a rule raised, else ``None``).
+        ``race`` (the last :class:`RaceResult`), ``figure`` (the last matplotlib Figure),
+        ``png`` (that figure as PNG bytes) and ``error`` (a message if a rule raised, else
+        ``None``).
 
     Examples
     --------
@@ -715,7 +716,8 @@ def optimizer_race(surface="rosenbrock", optimizers=OPTIMIZERS, steps=None, star
     controls = {
         "surface": widgets.Dropdown(options=list(choices), value=first.name,
                                     description="surface"),
-        "lr": widgets.FloatLogSlider(value=lr, base=10, min=-5, max=0.5, step=0.05,
+        "lr": widgets.FloatLogSlider(value=lr, base=10, min=min(-5.0, np.floor(np.log10(lr))),
+                                     max=max(0.5, np.ceil(np.log10(lr))), step=0.05,
                                      description="lr", readout_format=".2e",
                                      continuous_update=continuous_update),
         "steps": widgets.IntSlider(value=steps, min=0, max=max(1000, steps), step=1,
@@ -736,7 +738,7 @@ def optimizer_race(surface="rosenbrock", optimizers=OPTIMIZERS, steps=None, star
         out,
     ])
     box.controls, box.output = controls, out
-    box.race, box.png, box.error = None, None, None
+    box.race = box.png = box.figure = box.error = None
     holding = [False]
 
     def redraw(change=None):
@@ -762,7 +764,7 @@ def optimizer_race(surface="rosenbrock", optimizers=OPTIMIZERS, steps=None, star
         box.error = "; ".join(f"{k} {v}" for k, v in problems.items()) or None
         try:
             fig = _draw_race(race, surf, rate, n, resolution, problems)
-            box.png = _render_png(fig)
+            box.png, box.figure = _render_png(fig), fig
         except Exception as exc:
             box.error = f"drawing {surf.name} failed: {_describe(exc)}"
             _show_text(out, box.error)

@@ -68,6 +68,7 @@ class Optimizer:
             state = self.state.get(p)
             if state is None:
                 state = self.state[p] = self._init_state(p.value)
+                state["scratch"] = np.empty_like(p.value)  # temporaries of the update rule
             self._update(p.value, g.astype(p.value.dtype, copy=False), state, lr)
 
     def zero_grad(self, params) -> None:
@@ -102,7 +103,7 @@ class SGD(Optimizer):
     """Stochastic gradient descent: ``w <- w - lr g``."""
 
     def _update(self, value, grad, state, lr):
-        F.sgd(value, grad, lr, inplace=True)
+        F.sgd(value, grad, lr, inplace=True, scratch=state["scratch"])
 
 
 class Momentum(Optimizer):
@@ -122,7 +123,8 @@ class Momentum(Optimizer):
 
     def _update(self, value, grad, state, lr):
         rule = F.nesterov if self.nesterov else F.momentum
-        rule(value, grad, state["velocity"], lr, self.beta, inplace=True)
+        rule(value, grad, state["velocity"], lr, self.beta, inplace=True,
+             scratch=state["scratch"])
 
     def get_config(self):
         return {**super().get_config(), "beta": self.beta, "nesterov": self.nesterov}
@@ -140,7 +142,8 @@ class RMSProp(Optimizer):
         return {"sq_avg": np.zeros_like(value)}
 
     def _update(self, value, grad, state, lr):
-        F.rmsprop(value, grad, state["sq_avg"], lr, self.rho, self.eps, inplace=True)
+        F.rmsprop(value, grad, state["sq_avg"], lr, self.rho, self.eps, inplace=True,
+                  scratch=state["scratch"])
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "eps": self.eps}
@@ -165,7 +168,8 @@ class Adam(Optimizer):
     def _update(self, value, grad, state, lr):
         state["t"] += 1
         self._rule(value, grad, state["m"], state["v"], state["t"], lr, self.beta1,
-                   self.beta2, self.eps, inplace=True, **self._extra())
+                   self.beta2, self.eps, inplace=True, scratch=state["scratch"],
+                   **self._extra())
 
     def get_config(self):
         return {**super().get_config(), "beta1": self.beta1, "beta2": self.beta2,
