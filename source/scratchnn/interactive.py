@@ -1,7 +1,17 @@
 """Interactive widgets for the course notebooks.
 
-Everything here needs the ``course`` extra (matplotlib and ipywidgets). Both are imported
-inside the functions, so ``import scratchnn.interactive`` stays cheap and works without them.
+- :func:`neuron_playground`: one neuron with two inputs, weights on sliders (notebook 01).
+- :func:`optimizer_race`: SGD, momentum, Nesterov, RMSProp and Adam racing down a 2-D loss
+  surface (notebook 03); :func:`race_trajectories` is the computation behind it, no widgets.
+- :func:`training_scrubber`: a slider over snapshots of training, recorded with the
+  :class:`SnapshotRecorder` callback, showing the decision boundary and the loss curve.
+
+Every builder returns an ``ipywidgets.VBox`` holding its controls and an ``Output`` with the
+plot, and exposes them as ``box.controls`` (a dict by name) and ``box.output``, so code (and
+tests) can drive a widget by setting ``box.controls[name].value``.
+
+The widgets need the ``course`` extra (matplotlib and ipywidgets). Both are imported inside
+the functions, so ``import scratchnn.interactive`` stays cheap and works without them.
 """
 
 from __future__ import annotations
