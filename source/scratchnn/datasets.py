@@ -187,14 +187,8 @@ def _sklearn_datasets(caller: str):
     return sk_datasets
 
 
-def load_digits(test_size=None, seed=None):
-    """The 8x8 handwritten digits bundled with scikit-learn (1797 images, 10 classes).
-
-    ``x`` holds the flattened images, float32 of shape ``(1797, 64)``, scaled from the raw 0..16
-    intensities to ``[0, 1]`` by dividing by 16; ``y`` is int64 ``(1797,)`` in ``0..9``.
-    Reshape a row to ``(8, 8)`` to view it. A small offline stand-in for MNIST.
-
-    Parameters
+# Parameters, returns and errors shared by the scikit-learn wrappers' docstrings.
+_SKLEARN_DOC = """Parameters
     ----------
     test_size : None, float in (0, 1) or int
         See the module docstring (seeded, stratified split).
@@ -208,7 +202,17 @@ def load_digits(test_size=None, seed=None):
     Raises
     ------
     ImportError
-        when scikit-learn is missing (``pip install scratchnn[course]``).
+        when scikit-learn is missing (``pip install scratchnn[course]``)."""
+
+
+def load_digits(test_size=None, seed=None):
+    """The 8x8 handwritten digits bundled with scikit-learn (1797 images, 10 classes).
+
+    ``x`` holds the flattened images, float32 of shape ``(1797, 64)``, scaled from the raw 0..16
+    intensities to ``[0, 1]`` by dividing by 16; ``y`` is int64 ``(1797,)`` in ``0..9``.
+    Reshape a row to ``(8, 8)`` to view it. A small offline stand-in for MNIST.
+
+    {_SKLEARN_DOC}
     """
     bunch = _sklearn_datasets("load_digits").load_digits()
     x = np.asarray(bunch.data, dtype=np.float64) / 16.0
@@ -224,21 +228,7 @@ def load_breast_cancer(test_size=None, seed=None):
     ``x_tr, x_te, mean, std = scratchnn.data.standardize(x_tr, x_te)``.
     ``y`` is int64 ``(569,)``: 0 = malignant, 1 = benign (scikit-learn's coding).
 
-    Parameters
-    ----------
-    test_size : None, float in (0, 1) or int
-        See the module docstring (seeded, stratified split).
-    seed : int, None or np.random.Generator
-        Seed of the split (the data itself is fixed, in scikit-learn's order).
-
-    Returns
-    -------
-    ``(x, y)``, or ``((x_train, y_train), (x_test, y_test))`` when ``test_size`` is given.
-
-    Raises
-    ------
-    ImportError
-        when scikit-learn is missing (``pip install scratchnn[course]``).
+    {_SKLEARN_DOC}
     """
     bunch = _sklearn_datasets("load_breast_cancer").load_breast_cancer()
     return _finish(bunch.data, bunch.target, _as_generator(seed), test_size, shuffle=False)
@@ -314,6 +304,10 @@ _IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 
 
 _digits_fallback_warned = False
 
+
+
+for _fn in (load_digits, load_breast_cancer):
+    _fn.__doc__ = _fn.__doc__.replace("{_SKLEARN_DOC}", _SKLEARN_DOC)
 
 def _merge_checksums(defaults: dict, checksums, caller: str) -> dict:
     """``defaults`` updated with ``checksums`` (which may only name the dataset's files)."""

@@ -64,14 +64,8 @@ class MSE(Loss):
         return y
 
 
-class CrossEntropy(Loss):
-    """Categorical cross-entropy for ``(N, C)`` predictions and integer labels ``(N,)`` or
-    one-hot targets ``(N, C)``. ``from_logits=True`` (the default, and the stable choice)
-    expects raw scores and applies log-softmax internally.
-    """
-
-    _loss_fn = staticmethod(F.cross_entropy)
-    _grad_fn = staticmethod(F.cross_entropy_backward)
+class _FromLogitsLoss(Loss):
+    """A loss that takes either raw scores (``from_logits=True``) or probabilities."""
 
     def __init__(self, from_logits: bool = True):
         super().__init__()
@@ -79,6 +73,16 @@ class CrossEntropy(Loss):
 
     def _kwargs(self):
         return {"from_logits": self.from_logits}
+
+
+class CrossEntropy(_FromLogitsLoss):
+    """Categorical cross-entropy for ``(N, C)`` predictions and integer labels ``(N,)`` or
+    one-hot targets ``(N, C)``. ``from_logits=True`` (the default, and the stable choice)
+    expects raw scores and applies log-softmax internally.
+    """
+
+    _loss_fn = staticmethod(F.cross_entropy)
+    _grad_fn = staticmethod(F.cross_entropy_backward)
 
     def prepare_target(self, y, n_outputs):
         y = np.asarray(y)
@@ -92,20 +96,13 @@ class CrossEntropy(Loss):
         return y
 
 
-class BinaryCrossEntropy(Loss):
+class BinaryCrossEntropy(_FromLogitsLoss):
     """Binary cross-entropy for one output per sample; targets in {0, 1} (or [0, 1]).
     ``from_logits=True`` expects raw scores (stable softplus form).
     """
 
     _loss_fn = staticmethod(F.binary_cross_entropy)
     _grad_fn = staticmethod(F.binary_cross_entropy_backward)
-
-    def __init__(self, from_logits: bool = True):
-        super().__init__()
-        self.from_logits = bool(from_logits)
-
-    def _kwargs(self):
-        return {"from_logits": self.from_logits}
 
     def prepare_target(self, y, n_outputs):
         y = np.asarray(y)

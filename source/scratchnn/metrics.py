@@ -166,11 +166,8 @@ def _scores(y_true, y_pred, average, which: str):
     return float(np.sum(value * support) / support.sum())  # weighted
 
 
-def precision(y_true, y_pred, average="auto"):
-    """Precision ``TP / (TP + FP)``: of the samples predicted as a class, the fraction that
-    truly are.
-
-    Parameters
+# The parameters shared by precision, recall and f1_score, inserted into their docstrings.
+_AVERAGE_DOC = """Parameters
     ----------
     y_true, y_pred : see the module docstring (N samples each)
     average : {"auto", "binary", "macro", "micro", "weighted", None}, default "auto"
@@ -188,7 +185,14 @@ def precision(y_true, y_pred, average="auto"):
 
     Returns
     -------
-    float, or ndarray of shape (C,) when ``average=None``
+    float, or ndarray of shape (C,) when ``average=None``"""
+
+
+def precision(y_true, y_pred, average="auto"):
+    """Precision ``TP / (TP + FP)``: of the samples predicted as a class, the fraction that
+    truly are.
+
+    {_AVERAGE_DOC}
     """
     return _scores(y_true, y_pred, average, "precision")
 
@@ -196,25 +200,7 @@ def precision(y_true, y_pred, average="auto"):
 def recall(y_true, y_pred, average="auto"):
     """Recall ``TP / (TP + FN)``: of the samples of a class, the fraction that were found.
 
-    Parameters
-    ----------
-    y_true, y_pred : see the module docstring (N samples each)
-    average : {"auto", "binary", "macro", "micro", "weighted", None}, default "auto"
-        - ``"auto"``: ``"binary"`` when at most 2 classes occur (or the one-hot/score arrays
-          have 2 columns), else ``"macro"``.
-        - ``"binary"``: the score of the positive class ``1`` (labels must be 0/1).
-        - ``"macro"``: unweighted mean of the per-class scores over the classes that occur in
-          ``y_true`` or ``y_pred``.
-        - ``"micro"``: computed from the total TP, FP, FN over all classes (for single-label
-          problems this equals the accuracy).
-        - ``"weighted"``: per-class scores averaged with weights = true class counts.
-        - ``None``: the per-class scores, an array of shape ``(C,)`` for classes ``0..C-1``.
-
-    A score whose denominator is 0 (e.g. a class that is never predicted, for precision) is 0.
-
-    Returns
-    -------
-    float, or ndarray of shape (C,) when ``average=None``
+    {_AVERAGE_DOC}
     """
     return _scores(y_true, y_pred, average, "recall")
 
@@ -225,24 +211,10 @@ def f1_score(y_true, y_pred, average="auto"):
     For ``"macro"``/``"weighted"`` the per-class F1 scores are averaged (scikit-learn's
     definition), which is not the F1 of the averaged precision and recall.
 
-    Parameters
-    ----------
-    y_true, y_pred : see the module docstring (N samples each)
-    average : {"auto", "binary", "macro", "micro", "weighted", None}, default "auto"
-        - ``"auto"``: ``"binary"`` when at most 2 classes occur (or the one-hot/score arrays
-          have 2 columns), else ``"macro"``.
-        - ``"binary"``: the score of the positive class ``1`` (labels must be 0/1).
-        - ``"macro"``: unweighted mean of the per-class scores over the classes that occur in
-          ``y_true`` or ``y_pred``.
-        - ``"micro"``: computed from the total TP, FP, FN over all classes (for single-label
-          problems this equals the accuracy).
-        - ``"weighted"``: per-class scores averaged with weights = true class counts.
-        - ``None``: the per-class scores, an array of shape ``(C,)`` for classes ``0..C-1``.
-
-    A score whose denominator is 0 (e.g. a class that is never predicted, for precision) is 0.
-
-    Returns
-    -------
-    float, or ndarray of shape (C,) when ``average=None``
+    {_AVERAGE_DOC}
     """
     return _scores(y_true, y_pred, average, "f1")
+
+
+for _fn in (precision, recall, f1_score):
+    _fn.__doc__ = _fn.__doc__.replace("{_AVERAGE_DOC}", _AVERAGE_DOC)
