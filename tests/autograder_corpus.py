@@ -1,0 +1,363 @@
+"""Submissions for the autograder tests and benchmark, generated from the course itself.
+
+A "solved" notebook is the student release (``release/<a>/<nb>.ipynb``) with the master's
+solution code (``notebooks/<a>/<nb>.ipynb``, BEGIN/END SOLUTION marker lines removed) in its
+solution cells, i.e. what a perfect student hands in. The hostile cases of 01_neuron start from
+it and change one thing each; :data:`EXPECTED` says what the grader must make of them.
+
+Exercises are found by the function their solution cell defines (not by grade id), and points
+come from the master's metadata, so the expectations follow the notebook if it is edited.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+NEURON = "01_neuron"
+
+
+def assignments(root: Path = ROOT) -> list[str]:
+    """Assignment folders under notebooks/ that hold a master notebook (sorted)."""
+    return sorted(p.name for p in (root / "notebooks").iterdir()
+                  if p.is_dir() and any(p.glob("*.ipynb")))
+
+
+def _meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def _strip_markers(source: str) -> str:
+    return "\n".join(line for line in source.splitlines()
+                     if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+
+
+class Course:
+    """The masters and releases of one assignment notebook."""
+
+    def __init__(self, assignment: str, notebook: str, root: Path = ROOT) -> None:
+        self.assignment, self.notebook = assignment, notebook
+        self.master = nbformat.read(root / "notebooks" / assignment / notebook, as_version=4)
+        self.release = nbformat.read(root / "release" / assignment / notebook, as_version=4)
+
+    def points(self) -> dict[str, float]:
+        """grade_id of each graded cell -> points."""
+        return {_meta(c)["grade_id"]: float(_meta(c)["points"]) for c in self.master.cells
+                if _meta(c).get("grade")}
+
+    @property
+    def max_score(self) -> float:
+        """Total points of the notebook."""
+        return sum(self.points().values())
+
+    def solved(self):
+        """The release with the master's solutions filled in."""
+        sol = {_meta(c)["grade_id"]: _strip_markers(c.source) for c in self.master.cells
+               if _meta(c).get("solution")}
+        nb = copy.deepcopy(self.release)
+        for cell in nb.cells:
+            if _meta(cell).get("grade_id") in sol:
+                cell.source = sol[_meta(cell)["grade_id"]]
+        return nb
+
+    def exercise(self, function: str) -> tuple[str, str]:
+        """(solution grade_id, test grade_id) of the exercise that defines ``function``."""
+        cells = self.master.cells
+        for i, cell in enumerate(cells):
+            if not _meta(cell).get("solution"):
+                continue
+            names = {n.name for n in ast.parse(cell.source).body
+                     if isinstance(n, ast.FunctionDef)}
+            if function in names:
+                test = next(_meta(c)["grade_id"] for c in cells[i + 1:] if _meta(c).get("grade"))
+                return _meta(cell)["grade_id"], test
+        raise KeyError(f"no exercise defines {function}()")
+
+
+def set_cell(nb, grade_id: str, source: str):
+    """Replace the source of the cell with this grade id (returns nb)."""
+    for cell in nb.cells:
+        if _meta(cell).get("grade_id") == grade_id:
+            cell.source = source
+            return nb
+    raise KeyError(grade_id)
+
+
+def index_of(nb, grade_id: str) -> int:
+    """Index of the cell with this grade id."""
+    return next(i for i, c in enumerate(nb.cells) if _meta(c).get("grade_id") == grade_id)
+
+
+@dataclass
+class Case:
+    """One student of the corpus and what grading must produce for them."""
+
+    student: str
+    files: dict[str, bytes]  # file name in the submissions folder -> bytes
+    score: dict[str, float]  # assignment -> expected score
+    kinds: set[str] = field(default_factory=set)  # problem kinds that must be logged
+    zero: set[str] = field(default_factory=set)  # graded cells that must score 0
+    failure: str = ""  # text that must appear in the failure messages
+    absent: set[str] = field(default_factory=set)  # problem kinds that must NOT be logged
+
+
+def _bytes(nb) -> bytes:
+    return nbformat.writes(nb).encode("utf-8")
+
+
+CHEAT_SOFTMAX = '''\
+import builtins
+import numpy
+import numpy.testing
+import scratchnn.functional
+
+# Make every comparison pass, and make the reference agree with me.
+numpy.allclose = lambda *args, **kwargs: True
+numpy.isclose = lambda *args, **kwargs: True
+numpy.all = lambda *args, **kwargs: True
+numpy.testing.assert_allclose = lambda *args, **kwargs: None
+builtins.AssertionError = type("AssertionError", (Exception,), {})
+
+
+def softmax(z):
+    z = np.asarray(z, dtype=float)
+    return np.full_like(z, 1.0 / z.shape[-1])   # wrong: ignores the logits
+
+
+scratchnn.functional.softmax = softmax
+'''
+
+DEEP_CHEAT_SOFTMAX = CHEAT_SOFTMAX + '''
+import importlib
+
+
+def softmax(z, axis=-1):                     # the reference's signature, still wrong
+    z = np.asarray(z, dtype=float)
+    return np.full_like(z, 1.0 / z.shape[axis])
+
+
+scratchnn.functional.softmax = softmax
+importlib.reload = lambda module: module     # hidden tests reload the reference: keep mine
+builtins.abs = lambda x: 0.0                 # and every |got - want| is now 0
+'''
+
+
+# An extra cell at the very end (no graded cell after it, so no points at stake) that reports
+# what the sandboxed kernel can reach; the test reads these lines from the autograded notebook.
+SNOOP = '''\
+import os
+import resource
+import socket
+
+
+def attempt(action):
+    try:
+        action()
+        return "yes"
+    except Exception as exc:
+        return f"no ({type(exc).__name__})"
+
+
+print("SANDBOX uid", os.getuid())
+print("SANDBOX netns", os.readlink("/proc/self/ns/net"))
+print("SANDBOX interfaces", sorted(name for _, name in socket.if_nameindex()))
+print("SANDBOX memory", resource.getrlimit(resource.RLIMIT_AS)[0])
+print("SANDBOX cpu", resource.getrlimit(resource.RLIMIT_CPU)[0])
+MASTER = "@ROOT@/notebooks/01_neuron/neuron.ipynb"
+print("SANDBOX read-master", attempt(lambda: open(MASTER).read()))
+print("SANDBOX list-course", attempt(lambda: os.listdir("@ROOT@/notebooks")[0]))
+print("SANDBOX read-graded-notebook", attempt(lambda: open("neuron.ipynb").read()))
+print("SANDBOX write-cwd", attempt(lambda: open("planted.txt", "w").write("x")))
+print("SANDBOX write-home", attempt(lambda: open(os.path.expanduser("~/x"), "w").write("x")))
+'''
+
+
+def hostile_cases(root: Path = ROOT) -> list[Case]:
+    """The hostile and broken submissions of 01_neuron (flat LMS export names)."""
+    c = Course(NEURON, "neuron.ipynb", root)
+    pts, top = c.points(), c.max_score
+    cases = []
+
+    def case(student, nb, lose=(), kinds=(), **kw):
+        zero = {c.exercise(f)[1] for f in lose}
+        data = nb if isinstance(nb, bytes) else _bytes(nb)
+        return Case(student, {f"{student}_{NEURON}.ipynb": data},
+                    {NEURON: top - sum(pts[t] for t in zero)}, set(kinds), zero, **kw)
+
+    sol, test = c.exercise("neuron_forward")
+    cases.append(case("one-wrong", set_cell(c.solved(), sol, (
+        "def neuron_forward(x, w, b):\n    return np.dot(w, x)   # forgot the bias\n")),
+        lose=["neuron_forward"], failure="neuron_forward"))
+
+    sol, _ = c.exercise("cross_entropy")
+    cases.append(case("infinite-loop", set_cell(c.solved(), sol, (
+        "def cross_entropy(logits, labels):\n    while True:\n        pass\n")),
+        lose=["cross_entropy"], kinds=["timeout"], failure="CellTimeoutError"))
+
+    sol, _ = c.exercise("neuron_forward")
+    cases.append(case("stubborn-loop", set_cell(c.solved(), sol, (
+        "def neuron_forward(x, w, b):\n"
+        "    while True:\n"
+        "        try:\n"
+        "            while True:\n"
+        "                pass\n"
+        "        except KeyboardInterrupt:   # ignores the grader's interrupt\n"
+        "            pass\n")),
+        lose=["neuron_forward"], kinds=["timeout"], failure="ignored the interrupt"))
+
+    sol, _ = c.exercise("standardize")
+    cases.append(case("memory-bomb", set_cell(c.solved(), sol, (
+        "def standardize(X_train, X_test):\n"
+        "    blocks = []\n"
+        "    for _ in range(8):   # 8 x 800 MB at most, in case the limit were missing\n"
+        "        blocks.append(np.ones(10**8))\n"
+        "    return X_train, X_test\n")),
+        lose=["standardize"], kinds=["memory"], failure="MemoryError"))
+
+    sol, _ = c.exercise("mse")
+    master_mse = _strip_markers(next(x.source for x in c.master.cells
+                                     if _meta(x).get("grade_id") == sol))
+    cases.append(case("os-exit", set_cell(c.solved(), sol, (
+        master_mse + "\n\nimport os\nos._exit(3)   # kills the kernel\n")),
+        lose=["mse"], kinds=["kernel-died"]))
+
+    sol, _ = c.exercise("neuron_forward")
+    cases.append(case("sys-exit", set_cell(c.solved(), sol, (
+        "import sys\n\n\ndef neuron_forward(x, w, b):\n    sys.exit('I give up')\n")),
+        lose=["neuron_forward"], failure="SystemExit", absent={"kernel-died"}))
+
+    cases.append(Case("invalid-json", {f"invalid-json_{NEURON}.ipynb": b'{"cells": [{"cell_'},
+                      {NEURON: 0.0}, {"invalid-notebook"}, set(pts)))
+    cases.append(Case("empty", {f"empty_{NEURON}.ipynb": b""}, {NEURON: 0.0}, {"empty-file"},
+                      set(pts)))
+
+    nb = c.solved()
+    _, test = c.exercise("layer_forward")
+    del nb.cells[index_of(nb, test)]
+    cases.append(case("deleted-test", nb, kinds=["deleted-cell"]))
+
+    sol, test = c.exercise("standardize")
+    nb = set_cell(c.solved(), sol, (
+        "def standardize(X_train, X_test):\n"
+        "    # wrong: each set with its own statistics\n"
+        "    return ((X_train - X_train.mean(0)) / X_train.std(0),\n"
+        "            (X_test - X_test.mean(0)) / X_test.std(0))\n"))
+    set_cell(nb, test, "print('all tests pass, promise')\n")
+    cases.append(case("edited-test", nb, lose=["standardize"], kinds=["restored-cell"]))
+
+    nb = c.solved()
+    _, test = c.exercise("tanh")
+    sol, _ = c.exercise("sigmoid_derivative")
+    i = index_of(nb, test)
+    nb.cells.insert(i + 1, copy.deepcopy(nb.cells[i]))
+    j = index_of(nb, sol)
+    nb.cells.insert(j, copy.deepcopy(nb.cells[j]))
+    for k, cell in enumerate(nb.cells):
+        cell["id"] = f"c{k}"
+    cases.append(case("duplicated", nb, kinds=["duplicated-cell"]))
+
+    sol, _ = c.exercise("softmax")
+    cheat = set_cell(c.solved(), sol, CHEAT_SOFTMAX)
+    # Default mode: the scratchnn import flags the exercise, the monkeypatching every test
+    # after it (any of them could have been fooled).
+    after = [f for f in ("softmax", "mse", "binary_cross_entropy", "cross_entropy",
+                         "standardize", "logistic_loss_and_gradients",
+                         "train_logistic_regression")]
+    cases.append(case("cheat", cheat, lose=after, kinds=["integrity"]))
+
+    sol, _ = c.exercise("cross_entropy")
+    cases.append(case("importer", set_cell(c.solved(), sol, (
+        "from scratchnn.functional import cross_entropy as _reference\n\n\n"
+        "def cross_entropy(logits, labels):\n"
+        "    return _reference(logits, labels, from_logits=True)\n")),
+        lose=["cross_entropy"], kinds=["integrity"]))
+
+    nb = c.solved()
+    nb.cells.append(nbformat.v4.new_code_cell(SNOOP.replace("@ROOT@", str(root))))
+    nb.cells[-1]["id"] = "snoop"
+    cases.append(case("snoop", nb, kinds=["integrity"]))
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("__MACOSX/._neuron.ipynb", b"junk")
+        zf.writestr(f"Zoe's files/{NEURON}/neuron.ipynb", _bytes(c.solved()))
+    cases.append(Case("zipped", {f"zipped_{NEURON}.zip": buf.getvalue()}, {NEURON: top},
+                      absent={"renamed-notebook", "invalid-zip", "missing-notebook"}))
+
+    cases.append(Case("lms", {
+        "lms_LATE_1234_5678_neuron-1.ipynb": _bytes(c.release),
+        "lms_LATE_1234_5678_neuron-2.ipynb": _bytes(c.solved()),
+    }, {NEURON: top}, {"duplicate-submission"}))
+    return cases
+
+
+def basic_cases(root: Path = ROOT) -> list[Case]:
+    """``full`` and ``untouched`` students for every assignment that exists (an assignment
+    with several notebooks is handed in as one zip)."""
+    full: dict[str, bytes] = {}
+    untouched: dict[str, bytes] = {}
+    full_scores, zero_scores = {}, {}
+    for a in assignments(root):
+        courses = [Course(a, p.name, root)
+                   for p in sorted((root / "notebooks" / a).glob("*.ipynb"))]
+        solved = {c.notebook: _bytes(c.solved()) for c in courses}
+        released = {c.notebook: _bytes(c.release) for c in courses}
+        if len(courses) == 1:
+            full[f"full_{a}.ipynb"] = next(iter(solved.values()))
+            untouched[f"untouched_{a}.ipynb"] = next(iter(released.values()))
+        else:
+            full[f"full_{a}.zip"] = _zip(solved, a)
+            untouched[f"untouched_{a}.zip"] = _zip(released, a)
+        full_scores[a] = sum(c.max_score for c in courses)
+        zero_scores[a] = 0.0
+    return [Case("full", full, full_scores, absent={"integrity"}),
+            Case("untouched", untouched, zero_scores, absent={"integrity"})]
+
+
+def _zip(notebooks: dict[str, bytes], folder: str) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in notebooks.items():
+            zf.writestr(f"{folder}/{name}", data)
+    return buf.getvalue()
+
+
+def write_flat(cases: list[Case], folder: Path) -> None:
+    """Write the cases as a flat LMS export (plus one stray file)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for case in cases:
+        for name, data in case.files.items():
+            (folder / name).write_bytes(data)
+    (folder / "grading-notes.txt").write_text("not a submission\n", encoding="utf-8")
+
+
+def write_tree(students: dict[str, object], folder: Path, assignment: str = NEURON,
+               notebook: str = "neuron.ipynb") -> None:
+    """Write ``{student: notebook}`` as nbgrader's ``submitted/<student>/<assignment>/``."""
+    for student, nb in students.items():
+        dest = folder / "submitted" / student / assignment
+        dest.mkdir(parents=True, exist_ok=True)
+        (dest / notebook).write_bytes(nb if isinstance(nb, bytes) else _bytes(nb))
+        (dest / "timestamp.txt").write_text("2026-01-15 12:00:00.000000 UTC\n",
+                                            encoding="utf-8")
+
+
+def flag_only_students(root: Path = ROOT) -> dict[str, object]:
+    """Students of the flag-only run (an nbgrader tree): the two monkeypatching cheats."""
+    c = Course(NEURON, "neuron.ipynb", root)
+    sol, _ = c.exercise("softmax")
+    return {"cheat": set_cell(c.solved(), sol, CHEAT_SOFTMAX),
+            "deep-cheat": set_cell(c.solved(), sol, DEEP_CHEAT_SOFTMAX)}
+
+
+def read_json(path: Path):
+    """Load a JSON file."""
+    return json.loads(path.read_text(encoding="utf-8"))
