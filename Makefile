@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # JupyterLab refuses to run as root unless told to (containers, CI).
 LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: venv test lint pytest lab release test-notebooks grade bench clean
+.PHONY: venv test lint pytest test-browser lab release test-notebooks grade bench clean
 
 venv: $(STAMP)
 
@@ -18,13 +18,33 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[course,dev]"
 	touch $(STAMP)
 
-test: venv lint pytest
+test: venv lint pytest test-browser
 
 lint: venv
 	$(BIN)/ruff check $(wildcard source tests examples benchmarks autograder tools)
 
 pytest: venv
 	$(BIN)/python -m pytest
+
+# The course in a real browser (tests/browser): JupyterLab on 127.0.0.1 in a temporary copy of
+# the course, driven by Playwright in Debian's headless Chromium, which is installed here when
+# missing (as root; Playwright never downloads a browser). Screenshots: tests/browser/artifacts/.
+CHROMIUM ?= /usr/bin/chromium
+test-browser: venv
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "$(CHROMIUM) is missing: installing Debian's chromium and chromium-driver"; \
+			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver \
+				|| { echo "test-browser: could not install chromium with apt-get" >&2; exit 1; }; \
+			test -x "$(CHROMIUM)" || { echo "test-browser: $(CHROMIUM) is still missing" >&2; exit 1; }; \
+		else \
+			echo "test-browser: $(CHROMIUM) is missing and this is not root: install it with" \
+				"'sudo apt-get install -y chromium chromium-driver' (or set CHROMIUM=<path>)" >&2; \
+			exit 1; \
+		fi; \
+	fi
+	CHROMIUM="$(CHROMIUM)" PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 SCRATCHNN_BROWSER_TESTS=1 \
+		$(BIN)/python -m pytest -p no:cacheprovider tests/browser
 
 lab: venv
 	$(BIN)/jupyter lab --no-browser $(LAB_ROOT) --ServerApp.root_dir="$(CURDIR)" \
