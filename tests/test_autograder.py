@@ -274,10 +274,6 @@ def test_flag_only_hidden_tests_still_fail_a_wrong_answer_under_monkeypatching(f
     assert any("flagged only" in p["detail"] for p in flag_only.problems_of("cheat"))
 
 
-@pytest.mark.xfail(reason=(
-    "the master's hidden tests take builtins (abs, type, float, zip) from the patchable "
-    "builtins module and the reference from importlib.reload, which a student can replace; "
-    "see docs/grading.md, 'What the hidden tests must do'"), strict=False)
 def test_flag_only_hidden_tests_resist_patched_builtins_and_reload(flag_only):
     _, test = Course(NEURON, "neuron.ipynb").exercise("softmax")
     cells = flag_only.results[("deep-cheat", NEURON)]["cells"]

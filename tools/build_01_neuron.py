@@ -9,8 +9,14 @@ docs/authoring.md.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+import textwrap
 from pathlib import Path
+
+import numpy as np
+
+from scratchnn import functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -18,6 +24,267 @@ from nbbuild import NotebookBuilder  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "notebooks" / "01_neuron" / "neuron.ipynb"
+WIDTH = 99  # columns of the generated hidden-test literals
+
+
+# ----------------------------------------------------------------------------------------------
+# Hidden-test data. A student's code runs in the grading kernel and can patch any module, the
+# reference scratchnn.functional included, so the hidden tests do not compute anything with a
+# module when they are graded: the inputs and the expected values are computed here, when the
+# master is built (expected values from scratchnn.functional, inputs from seeded Generators
+# other than the visible tests' seed 0), and written into the hidden blocks as literals.
+# ----------------------------------------------------------------------------------------------
+
+def short(values, digits: int = 4) -> np.ndarray:
+    """values rounded to a few significant digits, so that input literals stay short (the
+    rounded numbers are the inputs: the expected values are computed from them)."""
+    a = np.asarray(values, dtype=np.float64)
+    return np.array([float(f"{v:.{digits}g}") for v in a.ravel()]).reshape(a.shape)
+
+
+def draw(seed: int, *shapes, scale: float = 1.0) -> list[np.ndarray]:
+    """Normal samples of the given shapes from one seeded Generator, rounded with short()."""
+    rng = np.random.default_rng(seed)
+    return [short(rng.normal(scale=scale, size=shape)) for shape in shapes]
+
+
+def plain(value):
+    """A result of the reference as plain Python: floats, ints, nested lists, tuples."""
+    if isinstance(value, np.ndarray):
+        value = value.astype(np.float64) if value.dtype.kind == "f" else value
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return type(value)(plain(v) for v in value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def _inline(value) -> str:
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(f"expected values must be finite, got {value}")
+        # 12 significant digits: far inside the tests' tolerances, and immune to last-bit
+        # differences of exp/tanh between CPUs, so rebuilding the master elsewhere gives the
+        # same text.
+        return repr(float(f"{value:.12g}"))
+    if isinstance(value, (int, str)):
+        return repr(value)
+    items = ", ".join(_inline(v) for v in value)
+    if isinstance(value, tuple):
+        return f"({items},)" if len(value) == 1 else f"({items})"
+    return f"[{items}]"
+
+
+def literal(value, indent: int, width: int = WIDTH, tail: int = 0) -> str:
+    """Source of a number, string, tuple or nested list that starts at column ``indent`` and
+    is followed by ``tail`` characters on its last line, wrapped to ``width`` columns: items
+    fill a line while they fit, an item too long for one line starts a new one."""
+    value = plain(value)
+    text = _inline(value)
+    if indent + len(text) + tail <= width or not isinstance(value, (list, tuple)):
+        return text
+    opening, closing = ("[", "]") if isinstance(value, list) else ("(", ")")
+    newline = "\n" + " " * (indent + 1)
+    out, column = opening, indent + 1
+    for i, item in enumerate(value):
+        last = i == len(value) - 1
+        sep, after = (closing, tail) if last else (",", 0)
+        short = _inline(item)
+        if column > indent + 1 and column + 1 + len(short) + len(sep) + after <= width:
+            out, column = out + " " + short + sep, column + 1 + len(short) + len(sep)
+            continue
+        if column > indent + 1:
+            out, column = out + newline, indent + 1
+        text = literal(item, indent + 1, width, len(sep) + after) + sep
+        out += text
+        column = width if "\n" in text else column + len(text)  # after a block: new line
+    return out
+
+
+def hidden(template: str, **values) -> str:
+    """The hidden tests: ``template`` with every ``@NAME@`` replaced by literal(values[NAME]),
+    wrapped for its column in the notebook (the hidden code is indented by 4 there)."""
+    lines = []
+    for line in textwrap.dedent(template).strip("\n").splitlines():
+        match = re.search(r"@(\w+)@", line)
+        if match:
+            text = literal(values[match[1]], match.start(), WIDTH - 4, len(line) - match.end())
+            line = line[:match.start()] + text + line[match.end():]
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def neuron_cases():
+    cases = []
+    for seed, d in [(11, 1), (12, 6), (13, 16)]:
+        x, w, b = draw(seed, d, d, ())
+        cases.append((x, w, float(b), F.dense(x[None, :], w[:, None], b[None])[0, 0]))
+    return cases
+
+
+def layer_cases():
+    cases = []
+    for seed, (n, d, m) in [(21, (1, 1, 1)), (22, (3, 6, 2)), (23, (2, 1, 7)), (24, (5, 4, 3))]:
+        X, W, b = draw(seed, (n, d), (d, m), m)
+        cases.append((X, W, b, F.dense(X, W, b)))
+    return cases
+
+
+SIGMOID_EXTREME = [-1e4, -1000.0, -745.0, -30.0, -1.0, 0.0, 1.0, 30.0, 745.0, 1000.0, 1e4]
+SIGMOID_Z32 = np.linspace(-100.0, 100.0, 11).tolist()  # exp(100) overflows float32
+
+
+def sigmoid_cases():
+    cases = []
+    for seed, shape in [(31, (7,)), (32, (2, 3, 2)), (33, (1, 1))]:
+        (z,) = draw(seed, shape, scale=5.0)
+        cases.append((f"shape {shape}", z, F.sigmoid(z)))
+    z = np.array(SIGMOID_EXTREME)
+    cases.append(("extreme values (must be finite and warning-free)", z, F.sigmoid(z)))
+    return cases
+
+
+def activation_cases():
+    cases = []
+    for seed, shape in [(41, (6,)), (42, (2, 2, 3)), (43, (5, 1))]:
+        (z,) = draw(seed, shape, scale=4.0)
+        cases.append((f"shape {shape}", z))
+    cases.append(("extreme values", np.array([-1e4, -710.0, -1.0, 0.0, 1e-8, 710.0, 1e4])))
+    return [(what, z, F.relu(z), F.leaky_relu(z), F.leaky_relu(z, 0.2), F.tanh(z))
+            for what, z in cases]
+
+
+def derivative_extremes():
+    z = np.array([-1e4, -1000.0, 0.0, 1000.0, 1e4])
+    return z, F.sigmoid_backward(np.ones_like(z), z), F.tanh_backward(np.ones_like(z), z)
+
+
+def derivative_cases():
+    cases = []
+    for seed, shape in [(51, (6,)), (52, (2, 2, 3)), (53, (1,))]:
+        (z,) = draw(seed, shape, scale=3.0)
+        z.flat[0] = 0.0  # include the kink
+        ones = np.ones_like(z)
+        cases.append((f"shape {shape}", z, F.sigmoid_backward(ones, z), F.tanh_backward(ones, z),
+                      F.relu_backward(ones, z), F.leaky_relu_backward(ones, z),
+                      F.leaky_relu_backward(ones, z, 0.3)))
+    return cases
+
+
+def softmax_cases():
+    cases = []
+    for seed, shape in [(61, (4,)), (62, (3, 5)), (63, (2, 2, 3)), (64, (1, 1))]:
+        (z,) = draw(seed, shape, scale=3.0)
+        cases.append(("logits", z, F.softmax(z, axis=-1), "f8", 1e-6, 1e-9))
+    z = np.array([[1e4, 0.0, -1e4], [-1e4, -1e4 + 1.0, -1e4 + 2.0], [5e3, 5e3, -5e3]])
+    cases.append(("logits of +-1e4 (each row needs its own max)", z, F.softmax(z, axis=-1),
+                  "f8", 1e-6, 1e-9))
+    z32 = [[300.0, 0.0, -300.0], [-200.0, 100.0, 0.0]]
+    cases.append(("float32 logits", z32, F.softmax(np.array(z32, dtype=np.float32), axis=-1),
+                  "f4", 1e-5, 1e-7))
+    return cases
+
+
+def mse_cases():
+    cases = []
+    for seed, shape in [(71, (7,)), (72, (4, 3)), (73, (2, 2, 2)), (74, (1,))]:
+        p, t = draw(seed, shape, shape)
+        cases.append((p, t, F.mse(p, t)))
+    return cases
+
+
+def bce_cases(from_logits: bool):
+    cases = []
+    for seed, shape in [(81, (5,)), (82, (4, 1)), (83, (2, 2, 2))]:
+        rng = np.random.default_rng(seed)
+        p = short(rng.uniform(0.01, 0.99, size=shape))
+        z = short(rng.normal(scale=3.0, size=shape))
+        y = rng.integers(0, 2, size=shape).astype(np.float64)
+        cases.append((f"shape {shape}", z if from_logits else p, y))
+    if from_logits:
+        cases.append(("logits of +-1e4", np.array([1e4, -1e4, 1e4, -1e4, 800.0, -800.0, 0.0]),
+                      np.array([0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0])))
+    else:
+        cases.append(("probabilities of exactly 0 and 1", np.array([0.0, 1.0, 0.0, 1.0, 0.5]),
+                      np.array([1.0, 0.0, 0.0, 1.0, 1.0])))
+    return [(what, x, y, F.binary_cross_entropy(x, y, from_logits=from_logits))
+            for what, x, y in cases]
+
+
+def cross_entropy_cases():
+    cases = []
+    for seed, (n, c) in [(91, (4, 3)), (92, (1, 2)), (93, (6, 5))]:
+        rng = np.random.default_rng(seed)
+        z, y = short(rng.normal(scale=4.0, size=(n, c))), rng.integers(0, c, size=n)
+        cases.append((f"logits of shape {(n, c)}", z, y))
+    rng = np.random.default_rng(94)
+    z, y = rng.choice([-1e4, 0.0, 1e4], size=(4, 3)), rng.integers(0, 3, size=4)
+    cases.append(("logits of +-1e4", z, y))
+    return [(what, z, y, F.cross_entropy(z, y, from_logits=True)) for what, z, y in cases]
+
+
+def reference_standardize(A, T):
+    mean, std = A.mean(axis=0), A.std(axis=0)
+    std = np.where(std > 0, std, 1.0)
+    return (A - mean) / std, (T - mean) / std
+
+
+def standardize_cases():
+    cases = []
+    for seed, (n, m, d) in [(101, (8, 3, 3)), (102, (5, 2, 1)), (103, (6, 4, 2))]:
+        rng = np.random.default_rng(seed)
+        loc, scale = rng.normal(size=d) * 10, rng.uniform(0.01, 100.0, size=d)
+        A = short(rng.normal(loc, scale, size=(n, d)), digits=6)
+        T = short(rng.normal(0.0, 50.0, size=(m, d)), digits=6)
+        cases.append((f"train set of shape {(n, d)}", A, T))
+    cases.append(("constant training columns",   # exact: std 0 for columns 0 and 2
+                  np.array([[1.0, 3.0, -2.0], [1.0, 5.0, -2.0], [1.0, 7.0, -2.0],
+                            [1.0, 9.0, -2.0]]),
+                  np.array([[2.0, 5.0, 0.0]])))
+    return [(what, A, T, *reference_standardize(A, T)) for what, A, T in cases]
+
+
+def reference_gradients(X, y, w, b):
+    z = F.dense(X, w[:, None], np.array([b]))
+    loss = F.binary_cross_entropy(z, y[:, None], from_logits=True)
+    dz = F.binary_cross_entropy_backward(z, y[:, None], from_logits=True)
+    _, dW, db = F.dense_backward(dz, X, w[:, None])
+    return loss, dW[:, 0], float(db[0])
+
+
+def gradient_cases():
+    cases = []
+    for seed, (n, d), scale in [(111, (6, 3), 1.0), (112, (1, 1), 1.0), (113, (10, 5), 1.0),
+                                (114, (8, 2), 300.0)]:
+        rng = np.random.default_rng(seed)
+        X, y = short(rng.normal(size=(n, d))), rng.integers(0, 2, size=n).astype(np.float64)
+        w, b = short(rng.normal(scale=scale, size=d)), float(short(rng.normal()))
+        what = f"X of shape {(n, d)}" + (f", weights of scale {scale:g}" if scale != 1 else "")
+        cases.append((what, X, y, w, b, *reference_gradients(X, y, w, b)))
+    return cases
+
+
+def train_cases():
+    cases = []
+    for seed, (n, d), lr, steps in [(121, (12, 3), 0.5, 10), (122, (5, 2), 0.05, 4)]:
+        rng = np.random.default_rng(seed)
+        X = short(rng.normal(size=(n, d)))
+        y = (X @ rng.normal(size=d) + 0.5 * rng.normal(size=n) > 0).astype(np.float64)
+        w, b, losses = np.zeros(d), 0.0, []
+        for _ in range(steps):
+            loss, grad_w, grad_b = reference_gradients(X, y, w, b)
+            losses.append(loss)
+            w, b = w - lr * grad_w, b - lr * grad_b
+        cases.append((X, y, lr, steps, w, b, losses))
+    return cases
+
+
+def predict_case():
+    X, w = draw(123, (9, 4), 4)
+    return X, w, 0.25, (X @ w + 0.25 >= 0).astype(int)
 
 
 def build() -> NotebookBuilder:
@@ -132,14 +399,13 @@ def build() -> NotebookBuilder:
     got = neuron_forward(x, w, 1.5)
     assert np.isclose(got, expected), f"on random inputs expected {expected:.6f}, got {got}"
     print("✅ neuron_forward passes the visible tests.")
-    ''', r'''
-    for _seed, _d in [(11, 1), (12, 7), (13, 64)]:
-        _g = _np.random.default_rng(_seed)
-        _x, _w, _bias = _g.normal(size=_d), _g.normal(size=_d), _b.float(_g.normal())
-        _want = _F.dense(_x[None, :], _w[:, None], _np.array([_bias]))[0, 0]
-        _got = neuron_forward(_x.copy(), _w.copy(), _bias)
-        _hidden_float(_got, _want, f"neuron_forward with d = {_d} (seed {_seed})")
-    ''')
+    ''', hidden(r'''
+    # each case: x, w, b, and the expected w . x + b
+    _cases = @CASES@
+    for _x, _w, _bias, _want in _cases:
+        _got = neuron_forward(_hidden_make(_x), _hidden_make(_w), _bias)
+        _hidden_float(_got, _want, f"neuron_forward with d = {_x.__len__()}")
+    ''', CASES=neuron_cases()))
 
     nb.md(r"""
     ### A layer of neurons, on a batch of inputs
@@ -200,17 +466,15 @@ def build() -> NotebookBuilder:
     assert np.allclose(Z, by_hand), (
         "the weighted sums are right but the bias is not: add b[j] to column j")
     print("✅ layer_forward passes the visible tests.")
-    ''', r'''
-    _cases = [(21, (1, 1, 1)), (22, (9, 6, 2)), (23, (33, 30, 1)), (24, (5, 4, 7))]
-    for _seed, (_n, _d, _m) in _cases:
-        _g = _np.random.default_rng(_seed)
-        _X, _W, _bias = _g.normal(size=(_n, _d)), _g.normal(size=(_d, _m)), _g.normal(size=_m)
-        _X0, _W0 = _X.copy(), _W.copy()
-        _got = layer_forward(_X, _W, _bias)
-        _hidden_array(_got, _F.dense(_X0, _W0, _bias),
-                      f"layer_forward with X {_X.shape}, W {_W.shape}")
-        assert (_X == _X0).all() and (_W == _W0).all(), "layer_forward modified its inputs"
-    ''')
+    ''', hidden(r'''
+    # each case: X, W, b, and the expected X @ W + b
+    _cases = @CASES@
+    for _Xv, _Wv, _bv, _want in _cases:
+        _X, _W = _hidden_make(_Xv), _hidden_make(_Wv)
+        _what = f"layer_forward with X of shape {_X.shape} and W of shape {_W.shape}"
+        _hidden_array(layer_forward(_X, _W, _hidden_make(_bv)), _want, _what)
+        assert _X.tolist() == _Xv and _W.tolist() == _Wv, "layer_forward modified its inputs"
+    ''', CASES=layer_cases()))
 
     nb.md(r"""
     ### See it: what a neuron computes over its input space
@@ -348,18 +612,17 @@ def build() -> NotebookBuilder:
     assert np.all(np.isfinite(big)) and np.allclose(big, [0.0, 1.0]), (
         f"sigmoid([-1000, 1000]) should be [0, 1], got {big}")
     print("✅ sigmoid passes the visible tests.")
-    ''', r'''
-    for _seed, _shape in [(31, (7,)), (32, (3, 4, 5)), (33, (1, 1))]:
-        _z = _np.random.default_rng(_seed).normal(scale=5.0, size=_shape)
-        _hidden_array(_hidden_quiet(sigmoid, _z.copy()), _F.sigmoid(_z),
-                      f"sigmoid on shape {_shape}")
-    _z = _np.array([-1e4, -1000.0, -745.0, -30.0, -1.0, 0.0, 1.0, 30.0, 745.0, 1000.0, 1e4])
-    _hidden_array(_hidden_quiet(sigmoid, _z.copy()), _F.sigmoid(_z),
-                  "sigmoid on extreme values (must be finite and warning-free)")
-    _z32 = _np.linspace(-100.0, 100.0, 11, dtype=_np.float32)   # exp(100) overflows float32
-    _hidden_array(_hidden_quiet(sigmoid, _z32.copy()), _F.sigmoid(_z32),
+    ''', hidden(r'''
+    # each case: what it tests, z, and the expected sigmoid(z)
+    _cases = @CASES@
+    for _what, _z, _want in _cases:
+        _hidden_array(_hidden_quiet(sigmoid, _hidden_make(_z)), _want, f"sigmoid on {_what}")
+    # float32 inputs: exp(100) overflows float32
+    _z32, _want = @FLOAT32@
+    _hidden_array(_hidden_quiet(sigmoid, _hidden_make(_z32, "f4")), _want,
                   "sigmoid on float32 inputs in [-100, 100]", rtol=1e-5, atol=1e-7)
-    ''')
+    ''', CASES=sigmoid_cases(),
+       FLOAT32=(SIGMOID_Z32, F.sigmoid(np.array(SIGMOID_Z32, dtype=np.float32)))))
 
     nb.md(r"""
     ### 2.2 Tanh, ReLU and leaky ReLU
@@ -438,21 +701,19 @@ def build() -> NotebookBuilder:
     for f in (tanh, relu, leaky_relu):
         assert f(Z).shape == (2, 3, 4), f"{f.__name__} must keep the input's shape (2, 3, 4)"
     print("✅ tanh, relu and leaky_relu pass the visible tests.")
-    ''', r'''
-    for _seed, _shape in [(41, (6,)), (42, (2, 3, 4)), (43, (5, 1))]:
-        _z = _np.random.default_rng(_seed).normal(scale=4.0, size=_shape)
-        _z0 = _z.copy()
-        _hidden_array(_hidden_quiet(relu, _z), _F.relu(_z0), f"relu on shape {_shape}")
-        _hidden_array(_hidden_quiet(leaky_relu, _z), _F.leaky_relu(_z0), f"leaky_relu on {_shape}")
-        _hidden_array(_hidden_quiet(leaky_relu, _z, 0.2), _F.leaky_relu(_z0, 0.2),
-                      f"leaky_relu(z, 0.2) on {_shape}")
-        _hidden_array(_hidden_quiet(tanh, _z), _F.tanh(_z0), f"tanh on shape {_shape}")
-        assert (_z == _z0).all(), "an activation modified its input array in place"
-    _z = _np.array([-1e4, -710.0, -1.0, 0.0, 1e-8, 710.0, 1e4])
-    for _name, _fn, _ref in [("relu", relu, _F.relu), ("leaky_relu", leaky_relu, _F.leaky_relu),
-                             ("tanh", tanh, _F.tanh)]:
-        _hidden_array(_hidden_quiet(_fn, _z.copy()), _ref(_z), f"{_name} on extreme values")
-    ''')
+    ''', hidden(r'''
+    # each case: what it tests, z, and the expected relu(z), leaky_relu(z), leaky_relu(z, 0.2)
+    # and tanh(z)
+    _cases = @CASES@
+    for _what, _z, _relu, _leaky, _leaky02, _tanh in _cases:
+        for _name, _fn, _args, _want in [("relu", relu, (), _relu),
+                                         ("leaky_relu", leaky_relu, (), _leaky),
+                                         ("leaky_relu(z, 0.2)", leaky_relu, (0.2,), _leaky02),
+                                         ("tanh", tanh, (), _tanh)]:
+            _input = _hidden_make(_z)
+            _hidden_array(_hidden_quiet(_fn, _input, *_args), _want, f"{_name} on {_what}")
+            assert _input.tolist() == _z, f"{_name} changed its input array in place"
+    ''', CASES=activation_cases()))
 
     nb.md(r"""
     ### 2.3 Derivatives
@@ -540,29 +801,27 @@ def build() -> NotebookBuilder:
         d = sigmoid_derivative(np.array([-1000.0, 1000.0]))
     assert np.allclose(d, [0.0, 0.0]), f"sigmoid_derivative(±1000) should be 0, got {d}"
     print("✅ the four derivatives pass the visible tests.")
-    ''', r'''
-    for _seed, _shape in [(51, (8,)), (52, (2, 5, 3)), (53, (1,))]:
-        _z = _np.random.default_rng(_seed).normal(scale=3.0, size=_shape)
-        _z[0 if _z.ndim == 1 else (0,) * _z.ndim] = 0.0     # include the kink
-        _ones = _np.ones_like(_z)
-        _hidden_array(_hidden_quiet(sigmoid_derivative, _z.copy()), _F.sigmoid_backward(_ones, _z),
-                      f"sigmoid_derivative on {_shape}")
-        _hidden_array(_hidden_quiet(tanh_derivative, _z.copy()), _F.tanh_backward(_ones, _z),
-                      f"tanh_derivative on {_shape}")
-        _hidden_array(_hidden_quiet(relu_derivative, _z.copy()), _F.relu_backward(_ones, _z),
-                      f"relu_derivative on {_shape}")
-        _hidden_array(_hidden_quiet(leaky_relu_derivative, _z.copy()),
-                      _F.leaky_relu_backward(_ones, _z), f"leaky_relu_derivative on {_shape}")
-        _hidden_array(_hidden_quiet(leaky_relu_derivative, _z.copy(), 0.3),
-                      _F.leaky_relu_backward(_ones, _z, 0.3),
-                      f"leaky_relu_derivative(z, 0.3) on {_shape}")
-    _z = _np.array([-1e4, -1000.0, 0.0, 1000.0, 1e4])
-    _hidden_array(_hidden_quiet(sigmoid_derivative, _z.copy()),
-                  _F.sigmoid_backward(_np.ones_like(_z), _z),
+    ''', hidden(r'''
+    # each case: what it tests, z, and the expected derivatives at z of sigmoid, tanh, relu,
+    # leaky_relu and leaky_relu with alpha = 0.3
+    _cases = @CASES@
+    for _what, _z, _sigmoid, _tanh, _relu, _leaky, _leaky03 in _cases:
+        for _name, _fn, _args, _want in [("sigmoid_derivative", sigmoid_derivative, (), _sigmoid),
+                                         ("tanh_derivative", tanh_derivative, (), _tanh),
+                                         ("relu_derivative", relu_derivative, (), _relu),
+                                         ("leaky_relu_derivative", leaky_relu_derivative, (),
+                                          _leaky),
+                                         ("leaky_relu_derivative(z, 0.3)", leaky_relu_derivative,
+                                          (0.3,), _leaky03)]:
+            _got = _hidden_quiet(_fn, _hidden_make(_z), *_args)
+            _hidden_array(_got, _want, f"{_name} on {_what}")
+    # extreme values: z, and the expected derivatives of sigmoid and tanh at z
+    _z, _sigmoid, _tanh = @EXTREME@
+    _hidden_array(_hidden_quiet(sigmoid_derivative, _hidden_make(_z)), _sigmoid,
                   "sigmoid_derivative on extreme values")
-    _hidden_array(_hidden_quiet(tanh_derivative, _z.copy()),
-                  _F.tanh_backward(_np.ones_like(_z), _z), "tanh_derivative on extreme values")
-    ''')
+    _hidden_array(_hidden_quiet(tanh_derivative, _hidden_make(_z)), _tanh,
+                  "tanh_derivative on extreme values")
+    ''', CASES=derivative_cases(), EXTREME=derivative_extremes()))
 
     nb.md(r"""
     ### 2.4 Softmax: many classes at once
@@ -656,20 +915,23 @@ def build() -> NotebookBuilder:
     assert np.allclose(big, expected), (
         f"softmax([1000, 1001, 1002]) should be {expected}, got {big}")
     print("✅ softmax passes the visible tests.")
-    ''', r'''
-    for _seed, _shape in [(61, (3,)), (62, (6, 10)), (63, (2, 3, 4)), (64, (1, 1))]:
-        _z = _np.random.default_rng(_seed).normal(scale=3.0, size=_shape)
-        _hidden_array(_hidden_quiet(softmax, _z.copy()), _F.softmax(_z, axis=-1),
-                      f"softmax on shape {_shape}")
-    _z = _np.array([[1e4, 0.0, -1e4],
-                    [-1e4, -1e4 + 1.0, -1e4 + 2.0],
-                    [5e3, 5e3, -5e3]])
-    _hidden_array(_hidden_quiet(softmax, _z.copy()), _F.softmax(_z, axis=-1),
-                  "softmax on logits of +-1e4 (each row needs its own max)")
-    _z32 = _np.array([[300.0, 0.0, -300.0], [-200.0, 100.0, 0.0]], dtype=_np.float32)
-    _hidden_array(_hidden_quiet(softmax, _z32.copy()), _F.softmax(_z32, axis=-1),
-                  "softmax on float32 logits", rtol=1e-5, atol=1e-7)
-    ''')
+    ''', hidden(r'''
+    # each case: what it tests, the logits, the expected softmax, the dtype, rtol and atol
+    _cases = @CASES@
+    for _what, _z, _want, _dtype, _rtol, _atol in _cases:
+        _input = _hidden_make(_z, _dtype)
+        _what = f"softmax of {_what} of shape {_input.shape}"
+        _p = _hidden_values(_hidden_quiet(softmax, _input), _input.shape, _what)
+        _classes, _start = _input.shape[-1], 0
+        while _start < _p.__len__():   # each row (along the last axis) must sum to 1
+            _sum = 0.0
+            for _v in _p[_start:_start + _classes]:
+                _sum += _v
+            assert -1e-6 <= _sum - 1.0 <= 1e-6, (
+                f"{_what}: row {_start // _classes} sums to {_sum!r}, expected 1")
+            _start += _classes
+        _hidden_close(_p, _hidden_flatten(_want)[1], _what, _rtol, _atol)
+    ''', CASES=softmax_cases()))
 
     nb.md(r"""
     ### 2.5 See it: every activation and its derivative
@@ -787,19 +1049,23 @@ def build() -> NotebookBuilder:
     else:
         raise AssertionError("mse of shapes (4, 1) and (4,) should raise ValueError, not broadcast")
     print("✅ mse passes the visible tests.")
-    ''', r'''
-    for _seed, _shape in [(71, (7,)), (72, (5, 3)), (73, (2, 3, 4)), (74, (1,))]:
-        _g = _np.random.default_rng(_seed)
-        _p, _t = _g.normal(size=_shape), _g.normal(size=_shape)
-        _hidden_float(mse(_p.copy(), _t.copy()), _F.mse(_p, _t), f"mse on shape {_shape}")
-    for _ps, _ts in [((3, 1), (1, 3)), ((5,), (5, 1)), ((2, 3), (3, 2))]:
+    ''', hidden(r'''
+    # each case: pred, target, and the expected mse
+    _cases = @CASES@
+    for _p, _t, _want in _cases:
+        _pred = _hidden_make(_p)
+        _hidden_float(mse(_pred, _hidden_make(_t)), _want, f"mse on shape {_pred.shape}")
+    # pred and target of different shapes
+    _cases = @MISMATCHED@
+    for _p, _t in _cases:
+        _pred, _target, _raised = _hidden_make(_p), _hidden_make(_t), False
         try:
-            mse(_np.zeros(_ps), _np.zeros(_ts))
-        except ValueError:
-            pass
-        else:
-            raise AssertionError(f"mse of shapes {_ps} and {_ts} should raise ValueError")
-    ''')
+            mse(_pred, _target)
+        except _ValueError:
+            _raised = True
+        assert _raised, f"mse of shapes {_pred.shape} and {_target.shape} should raise ValueError"
+    ''', CASES=mse_cases(), MISMATCHED=[(np.zeros(p), np.ones(t)) for p, t in
+                                         [((3, 1), (1, 3)), ((5,), (5, 1)), ((2, 3), (3, 2))]]))
 
     nb.md(r"""
     ### 3.2 Binary cross-entropy
@@ -891,28 +1157,18 @@ def build() -> NotebookBuilder:
     assert np.isclose(loss, 1000.0), (
         f"z = 1000 with y = 0 (and z = -1000 with y = 1) should cost exactly 1000, got {loss}")
     print("✅ binary cross-entropy passes the visible tests.")
-    ''', r'''
-    for _seed, _shape in [(81, (9,)), (82, (6, 1)), (83, (2, 3, 2))]:
-        _g = _np.random.default_rng(_seed)
-        _p = _g.uniform(0.01, 0.99, size=_shape)
-        _z = _g.normal(scale=3.0, size=_shape)
-        _y = _g.integers(0, 2, size=_shape).astype(_np.float64)
-        _hidden_float(_hidden_quiet(binary_cross_entropy, _p.copy(), _y.copy()),
-                      _F.binary_cross_entropy(_p, _y, from_logits=False),
-                      f"binary_cross_entropy on shape {_shape}")
-        _hidden_float(_hidden_quiet(binary_cross_entropy_from_logits, _z.copy(), _y.copy()),
-                      _F.binary_cross_entropy(_z, _y, from_logits=True),
-                      f"binary_cross_entropy_from_logits on shape {_shape}")
-    _p, _y = _np.array([0.0, 1.0, 0.0, 1.0, 0.5]), _np.array([1.0, 0.0, 0.0, 1.0, 1.0])
-    _hidden_float(_hidden_quiet(binary_cross_entropy, _p.copy(), _y.copy()),
-                  _F.binary_cross_entropy(_p, _y, from_logits=False),
-                  "binary_cross_entropy with probabilities of exactly 0 and 1")
-    _z = _np.array([1e4, -1e4, 1e4, -1e4, 800.0, -800.0, 0.0])
-    _y = _np.array([0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0])
-    _hidden_float(_hidden_quiet(binary_cross_entropy_from_logits, _z.copy(), _y.copy()),
-                  _F.binary_cross_entropy(_z, _y, from_logits=True),
-                  "binary_cross_entropy_from_logits on logits of +-1e4")
-    ''')
+    ''', hidden(r'''
+    # each case: what it tests, p, y, and the expected loss
+    _cases = @PROBABILITIES@
+    for _what, _p, _y, _want in _cases:
+        _hidden_float(_hidden_quiet(binary_cross_entropy, _hidden_make(_p), _hidden_make(_y)),
+                      _want, f"binary_cross_entropy on {_what}")
+    # each case: what it tests, z, y, and the expected loss of sigmoid(z)
+    _cases = @LOGITS@
+    for _what, _z, _y, _want in _cases:
+        _got = _hidden_quiet(binary_cross_entropy_from_logits, _hidden_make(_z), _hidden_make(_y))
+        _hidden_float(_got, _want, f"binary_cross_entropy_from_logits on {_what}")
+    ''', PROBABILITIES=bce_cases(from_logits=False), LOGITS=bce_cases(from_logits=True)))
 
     nb.md(r"""
     ### 3.3 Categorical cross-entropy
@@ -988,18 +1244,13 @@ def build() -> NotebookBuilder:
     assert np.isclose(loss, 1e4), (
         f"logits [[1e4, -1e4], [-1e4, 1e4]] with labels [0, 0] should cost 1e4, got {loss}")
     print("✅ cross_entropy passes the visible tests.")
-    ''', r'''
-    for _seed, (_n, _c) in [(91, (13, 7)), (92, (1, 2)), (93, (50, 10))]:
-        _g = _np.random.default_rng(_seed)
-        _z, _y = _g.normal(scale=4.0, size=(_n, _c)), _g.integers(0, _c, size=_n)
-        _hidden_float(_hidden_quiet(cross_entropy, _z.copy(), _y.copy()),
-                      _F.cross_entropy(_z, _y, from_logits=True), f"cross_entropy on ({_n}, {_c})")
-    _g = _np.random.default_rng(94)
-    _z = _g.choice([-1e4, 0.0, 1e4], size=(8, 5))
-    _y = _g.integers(0, 5, size=8)
-    _hidden_float(_hidden_quiet(cross_entropy, _z.copy(), _y.copy()),
-                  _F.cross_entropy(_z, _y, from_logits=True), "cross_entropy on logits of +-1e4")
-    ''')
+    ''', hidden(r'''
+    # each case: what it tests, the logits, the labels, and the expected loss
+    _cases = @CASES@
+    for _what, _z, _y, _want in _cases:
+        _got = _hidden_quiet(cross_entropy, _hidden_make(_z), _hidden_make(_y, "i8"))
+        _hidden_float(_got, _want, f"cross_entropy on {_what}")
+    ''', CASES=cross_entropy_cases()))
 
     nb.md(r"""
     ### See it: why cross-entropy for classification?
@@ -1116,29 +1367,18 @@ def build() -> NotebookBuilder:
     assert not np.allclose(te.mean(axis=0), 0.0), (
         "the test set came out with mean 0: it was standardized with its own statistics")
     print("✅ standardize passes the visible tests.")
-    ''', r'''
-    for _seed, (_n, _m, _d) in [(101, (40, 15, 6)), (102, (7, 3, 1)), (103, (120, 60, 30))]:
-        _g = _np.random.default_rng(_seed)
-        _A = _g.normal(_g.normal(size=_d) * 10, _g.uniform(0.01, 100.0, size=_d), size=(_n, _d))
-        _T = _g.normal(0.0, 50.0, size=(_m, _d))
-        _A0, _T0 = _A.copy(), _T.copy()
-        _got = standardize(_A, _T)
-        assert _b.type(_got) is _b.tuple and _b.len(_got) == 2, (
+    ''', hidden(r'''
+    # each case: what it tests, the train and test sets, and the expected standardized sets
+    _cases = @CASES@
+    for _what, _A, _T, _want_A, _want_T in _cases:
+        _train, _test = _hidden_make(_A), _hidden_make(_T)
+        _got = standardize(_train, _test)
+        assert _type(_got) is _tuple and _got.__len__() == 2, (
             "standardize should return a tuple (train, test)")
-        _mu = _A0.sum(axis=0) / _n
-        _sd = (((_A0 - _mu) ** 2).sum(axis=0) / _n) ** 0.5
-        _hidden_array(_got[0], (_A0 - _mu) / _sd, f"standardized train set {(_n, _d)}")
-        _hidden_array(_got[1], (_T0 - _mu) / _sd, f"standardized test set {(_m, _d)}")
-        assert (_A == _A0).all() and (_T == _T0).all(), "standardize modified its inputs"
-    _A = _np.array([[1.0, 3.0, -2.0], [1.0, 5.0, -2.0], [1.0, 7.0, -2.0], [1.0, 9.0, -2.0]])
-    _T = _np.array([[2.0, 5.0, 0.0]])
-    _got = standardize(_A, _T)
-    _sd = 5.0 ** 0.5
-    _want = [[0.0, k / _sd, 0.0] for k in (-3, -1, 1, 3)]
-    _hidden_array(_got[0], _want, "standardized train set with constant columns")
-    _hidden_array(_got[1], [[1.0, -1 / _sd, 2.0]],
-                  "standardized test set with constant training columns")
-    ''')
+        _hidden_array(_got[0], _want_A, f"the standardized train set ({_what})")
+        _hidden_array(_got[1], _want_T, f"the standardized test set ({_what})")
+        assert _train.tolist() == _A and _test.tolist() == _T, "standardize modified its inputs"
+    ''', CASES=standardize_cases()))
 
     nb.code(r"""
     X_train_std, X_test_std = standardize(X_train, X_test)
@@ -1234,28 +1474,18 @@ def build() -> NotebookBuilder:
     assert np.isclose(grad_b, numeric_b, atol=1e-6), (
         f"grad_b should be {numeric_b:.6f}, got {grad_b}")
     print("✅ logistic_loss_and_gradients passes the visible tests, including the gradient check.")
-    ''', r'''
-    def _reference(X, y, w, b):
-        z = _F.dense(X, w[:, None], _np.array([b]))
-        loss = _F.binary_cross_entropy(z, y[:, None], from_logits=True)
-        dz = _F.binary_cross_entropy_backward(z, y[:, None], from_logits=True)
-        _, dW, db = _F.dense_backward(dz, X, w[:, None])
-        return loss, dW[:, 0], _b.float(db[0])
-
-    for _seed, (_n, _d), _scale in [(111, (20, 4), 1.0), (112, (1, 1), 1.0), (113, (64, 30), 1.0),
-                                    (114, (16, 3), 300.0)]:
-        _g = _np.random.default_rng(_seed)
-        _X, _y = _g.normal(size=(_n, _d)), _g.integers(0, 2, size=_n).astype(_np.float64)
-        _w, _bias = _g.normal(scale=_scale, size=_d), _b.float(_g.normal())
-        _got = _hidden_quiet(logistic_loss_and_gradients, _X.copy(), _y.copy(), _w.copy(), _bias)
-        assert _b.type(_got) is _b.tuple and _b.len(_got) == 3, (
-            "expected a tuple (loss, grad_w, grad_b)")
-        _want = _reference(_X, _y, _w, _bias)
-        _what = f"X {(_n, _d)}, weights of scale {_scale}"
-        _hidden_float(_got[0], _want[0], f"loss with {_what}")
-        _hidden_array(_got[1], _want[1], f"grad_w with {_what}")
-        _hidden_float(_got[2], _want[2], f"grad_b with {_what}")
-    ''')
+    ''', hidden(r'''
+    # each case: what it tests, X, y, w, b, and the expected loss, grad_w and grad_b
+    _cases = @CASES@
+    for _what, _X, _y, _w, _bias, _loss, _grad_w, _grad_b in _cases:
+        _got = _hidden_quiet(logistic_loss_and_gradients, _hidden_make(_X), _hidden_make(_y),
+                             _hidden_make(_w), _bias)
+        assert _type(_got) is _tuple and _got.__len__() == 3, (
+            "logistic_loss_and_gradients should return a tuple (loss, grad_w, grad_b)")
+        _hidden_float(_got[0], _loss, f"the loss ({_what})")
+        _hidden_array(_got[1], _grad_w, f"the gradient for w ({_what})")
+        _hidden_float(_got[2], _grad_b, f"the gradient for b ({_what})")
+    ''', CASES=gradient_cases()))
 
     nb.md(r"""
     ### Exercise 12: train it (3 points)
@@ -1317,38 +1547,38 @@ def build() -> NotebookBuilder:
     accuracy = np.mean(pred == y_test)
     assert accuracy >= 0.95, f"the test accuracy should be at least 95%, got {accuracy:.1%}"
     print(f"✅ training works: test accuracy {accuracy:.1%}")
-    ''', r'''
-    def _reference_train(X, y, lr, steps):
-        w, b, losses = _np.zeros(X.shape[1]), 0.0, []
-        for _ in _b.range(steps):
-            z = _F.dense(X, w[:, None], _np.array([b]))
-            losses.append(_F.binary_cross_entropy(z, y[:, None], from_logits=True))
-            dz = _F.binary_cross_entropy_backward(z, y[:, None], from_logits=True)
-            _, dW, db = _F.dense_backward(dz, X, w[:, None])
-            w, b = w - lr * dW[:, 0], b - lr * _b.float(db[0])
-        return w, b, losses
+    ''', hidden(r'''
+    # each case: X, y, lr, steps, and the expected w, b and losses
+    _cases = @TRAIN@
+    for _X, _y, _lr, _steps, _w, _bias, _losses in _cases:
+        _what = f"{_steps} steps with lr = {_lr} on X of shape {_hidden_make(_X).shape}"
+        _got = train_logistic_regression(_hidden_make(_X), _hidden_make(_y), lr=_lr, steps=_steps)
+        assert _type(_got) is _tuple and _got.__len__() == 3, (
+            "train_logistic_regression should return a tuple (w, b, losses)")
+        _hidden_array(_got[0], _w, f"w after {_what}", rtol=1e-5, atol=1e-8)
+        _hidden_float(_got[1], _bias, f"b after {_what}", rtol=1e-5, atol=1e-8)
+        _recorded = _got[2]
+        if _type(_recorded) is _ndarray:
+            _recorded = _hidden_values(_recorded, (_steps,), f"the losses of {_what}")
+        assert _type(_recorded) is _list or _type(_recorded) is _tuple, (
+            f"losses should be a list, got {_type(_recorded).__name__}")
+        assert _recorded.__len__() == _steps, (
+            f"record one loss per step: expected {_steps} losses, got {_recorded.__len__()}")
+        _step = 0
+        for _loss in _recorded:
+            _hidden_float(_loss, _losses[_step], f"the loss before step {_step} of {_what}",
+                          rtol=1e-5)
+            _step += 1
 
-    for _seed, (_n, _d), _lr, _steps in [(121, (60, 5), 0.5, 25), (122, (9, 2), 0.05, 7)]:
-        _g = _np.random.default_rng(_seed)
-        _X = _g.normal(size=(_n, _d))
-        _y = (_X @ _g.normal(size=_d) + 0.5 * _g.normal(size=_n) > 0).astype(_np.float64)
-        _got = train_logistic_regression(_X.copy(), _y.copy(), lr=_lr, steps=_steps)
-        _w, _bias, _losses = _reference_train(_X, _y, _lr, _steps)
-        assert _b.type(_got) is _b.tuple and _b.len(_got) == 3, "expected a tuple (w, b, losses)"
-        _hidden_array(_got[0], _w, f"w after {_steps} steps on {(_n, _d)}", rtol=1e-5, atol=1e-8)
-        _hidden_float(_got[1], _bias, f"b after {_steps} steps on {(_n, _d)}", rtol=1e-5, atol=1e-8)
-        assert _b.len(_got[2]) == _steps, f"expected {_steps} losses, got {_b.len(_got[2])}"
-        _hidden_array(_np.array([_b.float(v) for v in _got[2]]), _losses,
-                      "the recorded losses", rtol=1e-5)
-
-    _g = _np.random.default_rng(123)
-    _X, _w, _bias = _g.normal(size=(17, 5)), _g.normal(size=5), 0.25
-    _got = predict(_X.copy(), _w.copy(), _bias)
-    assert _b.type(_got) is _ndarray and _got.shape == (17,), "predict should return an (N,) array"
+    # X, w, b, and the expected classes
+    _X, _w, _bias, _want = @PREDICT@
+    _got = predict(_hidden_make(_X), _hidden_make(_w), _bias)
+    _shape = (_want.__len__(),)
+    assert _type(_got) is _ndarray and _got.shape == _shape, (
+        f"predict should return an array of shape {_shape}")
     assert _got.dtype.kind in "iu", f"predict should return integers, got dtype {_got.dtype}"
-    _want = [_b.int(v) for v in (_X @ _w + _bias >= 0).tolist()]
     assert _got.tolist() == _want, "predict gives the wrong classes"
-    ''')
+    ''', TRAIN=train_cases(), PREDICT=predict_case()))
 
     nb.md(r"""
     ### See it: the loss curve
