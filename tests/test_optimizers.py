@@ -196,34 +196,3 @@ def test_argument_checks_and_lookup():
     assert cfg == {"lr": 0.2, "weight_decay": 0.0, "clip_norm": None, "beta": 0.5,
                    "nesterov": True}
     assert type(O.Momentum(**cfg)) is O.Momentum
-
-
-@pytest.mark.parametrize("make", [
-    lambda: O.SGD(0.1),
-    lambda: O.Momentum(0.1, nesterov=True),
-    lambda: O.RMSProp(0.01),
-    lambda: O.Adam(0.01),
-    lambda: O.AdamW(0.01, weight_decay=0.1),
-])
-def test_large_parameters_updated_in_parallel_chunks_match_one_piece(make, monkeypatch):
-    """Above PARALLEL_MIN_SIZE the update runs in chunks on threads: the result must be the
-    same, bit for bit, as the one-piece update (forced with a huge threshold)."""
-    rng = np.random.default_rng(7)
-    shape = (300, 300)
-    assert np.prod(shape) >= O.PARALLEL_MIN_SIZE
-    start = rng.standard_normal(shape).astype(np.float32)
-    grads = [rng.standard_normal(shape).astype(np.float32) for _ in range(3)]
-
-    def run():
-        p = Parameter(start.copy(), "W")
-        opt = make()
-        for g in grads:
-            p.grad = g
-            opt.step([p])
-        return p.value
-
-    chunked = run()
-    monkeypatch.setattr(O, "PARALLEL_MIN_SIZE", 10**12)
-    whole = run()
-    assert not np.array_equal(chunked, start), "the parameter did not move"
-    np.testing.assert_array_equal(chunked, whole)

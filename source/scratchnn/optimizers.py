@@ -14,45 +14,12 @@ The update rules themselves live in :mod:`scratchnn.functional`; the classes kee
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
 from . import functional as F
 from . import schedules
 
 __all__ = ["Optimizer", "SGD", "Momentum", "RMSProp", "Adam", "AdamW", "get"]
-
-# The update rules are elementwise and NumPy's ufuncs release the GIL, so a large parameter is
-# updated in one chunk per core on a thread pool (BLAS already uses every core for the matrix
-# products; without this the optimizer step would run on one). Small ones are not worth it.
-PARALLEL_MIN_SIZE = 1 << 16
-_WORKERS = max(1, min(os.cpu_count() or 1, 8))
-_pool: ThreadPoolExecutor | None = None
-
-
-def _thread_pool() -> ThreadPoolExecutor:
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="scratchnn-opt")
-    return _pool
-
-
-def _chunked(value, grad, state) -> list[tuple] | None:
-    """Split a parameter, its gradient and its state arrays into flat views, one per worker,
-    or return None when that is not possible or not worth it."""
-    arrays = [value, grad] + [a for a in state.values() if isinstance(a, np.ndarray)]
-    if _WORKERS < 2 or value.size < PARALLEL_MIN_SIZE \
-            or not all(a.flags.c_contiguous for a in arrays):
-        return None
-    bounds = np.linspace(0, value.size, _WORKERS + 1).astype(int)
-    parts = []
-    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-        part_state = {k: a.reshape(-1)[lo:hi] if isinstance(a, np.ndarray) else a
-                      for k, a in state.items()}
-        parts.append((value.reshape(-1)[lo:hi], grad.reshape(-1)[lo:hi], part_state))
-    return parts
 
 
 class Optimizer:
@@ -92,27 +59,17 @@ class Optimizer:
         if self.clip_norm is not None:
             grads, _ = F.clip_grad_norm(grads, self.clip_norm)
         self.iterations += 1
-        parallel = []
         for p, g in zip(params, grads, strict=True):
             if g.shape != p.value.shape:
                 raise ValueError(f"{type(self).__name__}: gradient of {p.name} has shape "
                                  f"{g.shape} but the parameter has shape {p.value.shape}")
             if self.weight_decay and not self._decoupled_decay:
                 g = g + self.weight_decay * p.value
-            g = g.astype(p.value.dtype, copy=False)
             state = self.state.get(p)
             if state is None:
                 state = self.state[p] = self._init_state(p.value)
                 state["scratch"] = np.empty_like(p.value)  # temporaries of the update rule
-            self._advance(state)
-            parts = _chunked(p.value, g, state)
-            if parts is None:
-                self._update(p.value, g, state, lr)
-            else:
-                parallel.extend(parts)
-        if parallel:
-            # list() waits for every chunk and re-raises the first error of any of them
-            list(_thread_pool().map(lambda part: self._update(*part, lr), parallel))
+            self._update(p.value, g.astype(p.value.dtype, copy=False), state, lr)
 
     def zero_grad(self, params) -> None:
         """Forget the gradients of ``params``."""
@@ -122,11 +79,7 @@ class Optimizer:
     def _init_state(self, value) -> dict:
         return {}
 
-    def _advance(self, state) -> None:
-        """Per-parameter bookkeeping once per step, before the (possibly chunked) update."""
-
     def _update(self, value, grad, state, lr) -> None:
-        """Update ``value`` in place; may be called on a chunk (flat views of every array)."""
         raise NotImplementedError
 
     def get_config(self) -> dict:
@@ -212,10 +165,8 @@ class Adam(Optimizer):
     def _extra(self) -> dict:
         return {}
 
-    def _advance(self, state):
-        state["t"] += 1
-
     def _update(self, value, grad, state, lr):
+        state["t"] += 1
         self._rule(value, grad, state["m"], state["v"], state["t"], lr, self.beta1,
                    self.beta2, self.eps, inplace=True, scratch=state["scratch"],
                    **self._extra())
