@@ -16,6 +16,8 @@ Conventions
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 __all__ = [
@@ -509,7 +511,7 @@ def adam(param, grad, m, v, t: int, lr: float = 1e-3, beta1: float = 0.9,
     v += tmp
     # lr m_hat / (sqrt(v_hat) + eps) = (lr c / (1 - b1**t)) m / (sqrt(v) + eps c) with
     # c = sqrt(1 - b2**t): the bias corrections become two scalars, saving passes over v.
-    c = np.sqrt(1 - beta2 ** t)
+    c = math.sqrt(1 - beta2 ** t)  # a Python float: keeps float32 arithmetic in float32
     np.sqrt(v, out=tmp)
     tmp += eps * c
     np.divide(m, tmp, out=tmp)
