@@ -48,7 +48,7 @@ test-browser: venv
 
 lab: venv
 	$(BIN)/jupyter lab --no-browser $(LAB_ROOT) --ServerApp.root_dir="$(CURDIR)" \
-		release/01_neuron/neuron.ipynb
+		--LabApp.default_url=/lab/tree/release/01_neuron/neuron.ipynb
 
 # Student notebooks: regenerate release/<assignment>/ from every master in notebooks/ with
 # nbgrader (deterministic; no gradebook.db is left behind). Commit the result.
