@@ -148,7 +148,7 @@ def test_numerical_gradient_works_on_float64_copy():
 
     grad = numerical_gradient(f, x)
     assert all(dt == np.float64 and not same for dt, same in seen)
-    assert len(seen) == 2 * x.size
+    assert len(seen) == 2 * x.size + 1  # f(x) once, then two evaluations per element
     assert rel_error(grad, np.cos(x.astype(np.float64))) < 1e-7
     np.testing.assert_array_equal(x, [[1, 2], [3, 4]])
     assert x.dtype == np.float32
@@ -316,3 +316,23 @@ def test_check_model_detects_wrong_layer_and_unique_keys():
 def test_check_model_without_parameters():
     with pytest.raises(ValueError, match="no parameters"):
         check_model(Chain([Tanh()]), _x(), _x(), MSE())
+
+
+def test_fourth_order_is_far_more_accurate_than_second_order():
+    """exp has every derivative nonzero: the O(eps^4) stencil must beat the O(eps^2) one."""
+    x = np.linspace(-1.0, 1.0, 7)
+    exact = np.exp(x)
+    second = numerical_gradient(lambda v: float(np.sum(np.exp(v))), x, eps=1e-4, order=2)
+    fourth = numerical_gradient(lambda v: float(np.sum(np.exp(v))), x, eps=1e-4, order=4)
+    assert rel_error(second, exact) > 1e-10
+    assert rel_error(fourth, exact) < 1e-10
+    with pytest.raises(ValueError, match="order"):
+        numerical_gradient(lambda v: float(np.sum(v)), x, order=3)
+
+
+def test_check_layer_on_training_batch_norm_reaches_1e_8():
+    from scratchnn.layers import BatchNorm
+
+    x = np.random.default_rng(3).standard_normal((8, 5)) * 2 + 1
+    errors = check_layer(BatchNorm(5), x, training=True)
+    assert max(errors.values()) < 1e-8, errors

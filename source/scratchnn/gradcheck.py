@@ -39,39 +39,56 @@ def _scalar(value, what: str) -> float:
     return float(np.asarray(value).reshape(()))
 
 
-def numerical_gradient(f: Callable[[np.ndarray], float], x, eps: float = 1e-6) -> np.ndarray:
+# Central-difference stencils: (offsets in steps of eps, weights); the sum is divided by eps.
+_STENCILS = {
+    2: ((1, -1), (0.5, -0.5)),                                    # error O(eps^2)
+    4: ((2, 1, -1, -2), (-1 / 12, 8 / 12, -8 / 12, 1 / 12)),      # error O(eps^4)
+}
+
+
+def numerical_gradient(f: Callable[[np.ndarray], float], x, eps: float = 1e-6,
+                       order: int = 2) -> np.ndarray:
     """Central-difference gradient of a scalar function ``f`` at ``x``.
 
-    ``grad[i] = (f(x + eps e_i) - f(x - eps e_i)) / (2 eps)`` for every element ``i``.
+    ``order=2``: ``grad[i] = (f(x + eps e_i) - f(x - eps e_i)) / (2 eps)``, error O(eps^2).
+    ``order=4``: ``grad[i] = (-f(x + 2eps e_i) + 8 f(x + eps e_i) - 8 f(x - eps e_i)
+    + f(x - 2eps e_i)) / (12 eps)``, error O(eps^4): with ``eps`` around 1e-4 it reaches
+    relative errors near 1e-10, enough to check batch norm or a whole model tightly.
 
     Parameters
     ----------
     f : callable
         ``f(v) -> scalar`` for a float64 array ``v`` of ``x``'s shape. ``f`` is called
-        ``2 * x.size`` times on a float64 **copy** of ``x`` whose elements are perturbed one at
-        a time; it must not modify or keep that array.
+        ``order * x.size + 1`` times on a float64 **copy** of ``x`` whose elements are perturbed
+        one at a time; it must not modify or keep that array.
     x : array_like, any shape
         Point of evaluation; never modified.
     eps : float, default 1e-6
         Step size.
+    order : 2 or 4, default 2
 
     Returns
     -------
     ndarray of float64, same shape as ``x``
     """
     eps = _check_eps(eps)
+    if order not in _STENCILS:
+        raise ValueError(f"order must be one of {sorted(_STENCILS)}, got {order!r}")
+    offsets, weights = _STENCILS[order]
     xc = np.array(x, dtype=np.float64, copy=True)
     grad = np.zeros_like(xc)
     flat_x = xc.reshape(-1)  # a view: writing to it perturbs xc
     flat_g = grad.reshape(-1)
+    # Differences are taken from f(x), so a direction in which f is flat gives exactly 0.
+    f0 = _scalar(f(xc), "f") if flat_x.size else 0.0
     for i in range(flat_x.size):
         orig = flat_x[i]
-        flat_x[i] = orig + eps
-        f_plus = _scalar(f(xc), "f")
-        flat_x[i] = orig - eps
-        f_minus = _scalar(f(xc), "f")
+        total = 0.0
+        for k, w in zip(offsets, weights, strict=True):
+            flat_x[i] = orig + k * eps
+            total += w * (_scalar(f(xc), "f") - f0)
         flat_x[i] = orig
-        flat_g[i] = (f_plus - f_minus) / (2.0 * eps)
+        flat_g[i] = total / eps
     return grad
 
 
@@ -152,7 +169,8 @@ def _grad_of(param, key: str, owner: str) -> np.ndarray:
     return grad.copy()
 
 
-def _param_numerical_gradient(param, objective: Callable[[], float], eps: float) -> np.ndarray:
+def _param_numerical_gradient(param, objective: Callable[[], float], eps: float,
+                              order: int) -> np.ndarray:
     """Numerical gradient of ``objective()`` w.r.t. ``param.value`` (perturbed in place)."""
     base = param.value.copy()
 
@@ -161,12 +179,13 @@ def _param_numerical_gradient(param, objective: Callable[[], float], eps: float)
         return objective()
 
     try:
-        return numerical_gradient(f, base, eps=eps)
+        return numerical_gradient(f, base, eps=eps, order=order)
     finally:
         param.value[...] = base
 
 
-def check_layer(layer, x, seed: int = 0, eps: float = 1e-6, training: bool = False) -> dict:
+def check_layer(layer, x, seed: int = 0, eps: float = 1e-4, training: bool = False,
+                order: int = 4) -> dict:
     """Gradient-check a layer's ``backward`` against finite differences.
 
     The scalar checked is a random projection of the output, ``L = sum(out * r)`` with
@@ -184,8 +203,11 @@ def check_layer(layer, x, seed: int = 0, eps: float = 1e-6, training: bool = Fal
     x : array_like, the layer's input shape, e.g. (N, in_features); not modified
     seed : int, default 0
         Seed of the projection ``r``.
-    eps : float, default 1e-6
-        Finite-difference step.
+    eps : float, default 1e-4
+        Finite-difference step (keep every ReLU input farther than ``2 eps`` from 0).
+    order : 2 or 4, default 4
+        Stencil of :func:`numerical_gradient`; the default gives errors near 1e-10 for a
+        correct float64 backward, batch norm included.
     training : bool, default False
         Mode of every forward call. Use ``True`` only for layers that are deterministic in
         training mode (e.g. batch norm, not dropout). Layer state other than the parameters
@@ -221,13 +243,16 @@ def check_layer(layer, x, seed: int = 0, eps: float = 1e-6, training: bool = Fal
             keys.append(key)
             analytic[key] = _grad_of(p, key, name)
 
-        errors = {"x": rel_error(analytic["x"], numerical_gradient(objective_x, x64, eps))}
+        errors = {"x": rel_error(analytic["x"],
+                                 numerical_gradient(objective_x, x64, eps, order))}
         for key, p in zip(keys, params, strict=True):
-            errors[key] = rel_error(analytic[key], _param_numerical_gradient(p, objective, eps))
+            errors[key] = rel_error(analytic[key],
+                                    _param_numerical_gradient(p, objective, eps, order))
     return errors
 
 
-def check_model(model, x, y, loss, eps: float = 1e-6, training: bool = False) -> dict:
+def check_model(model, x, y, loss, eps: float = 1e-4, training: bool = False,
+                order: int = 4) -> dict:
     """Gradient-check a whole model plus loss against finite differences.
 
     The scalar checked is the loss itself, ``L = loss.forward(model.forward(x), y)``. The
@@ -242,9 +267,10 @@ def check_model(model, x, y, loss, eps: float = 1e-6, training: bool = False) ->
     x : array_like, model input, e.g. (N, d)
     y : array_like, targets as ``loss.forward`` expects them
     loss : object with ``forward(pred, target) -> float`` and ``backward() -> dL/dpred``
-    eps : float, default 1e-6
+    eps : float, default 1e-4
     training : bool, default False
         Mode of every forward call (see :func:`check_layer`).
+    order : 2 or 4, default 4 (see :func:`check_layer`)
 
     Returns
     -------
@@ -276,5 +302,6 @@ def check_model(model, x, y, loss, eps: float = 1e-6, training: bool = False) ->
 
         errors = {}
         for key, p in zip(keys, params, strict=True):
-            errors[key] = rel_error(analytic[key], _param_numerical_gradient(p, objective, eps))
+            errors[key] = rel_error(analytic[key],
+                                    _param_numerical_gradient(p, objective, eps, order))
     return errors
