@@ -22,8 +22,13 @@ __all__ = ["accuracy", "precision", "recall", "f1_score", "confusion_matrix"]
 _AVERAGES = ("auto", "binary", "macro", "micro", "weighted", None)
 
 
-def _to_labels(y, name: str, allow_probabilities: bool) -> tuple[np.ndarray, int | None]:
+def _to_labels(y, name: str, allow_probabilities: bool,
+               logits_ok: bool = False) -> tuple[np.ndarray, int | None]:
     """Convert any accepted label/score format to int64 class labels of shape (N,).
+
+    Binary scores ``(N,)``/``(N, 1)`` that are not whole numbers are thresholded at 0.5 when
+    they lie in [0, 1]; outside it they are logits, thresholded at 0 if ``logits_ok`` (the
+    plots accept them) and rejected otherwise (a metric should not guess).
 
     Returns ``(labels, width)`` where ``width`` is ``C`` when ``y`` was an ``(N, C)`` array with
     ``C > 1`` (one-hot or scores: the number of classes is known), else ``None``.
@@ -49,6 +54,8 @@ def _to_labels(y, name: str, allow_probabilities: bool) -> tuple[np.ndarray, int
                 raise ValueError(f"{name} must hold integer class labels or one-hot rows; got "
                                  f"non-integer values such as {arr[arr != np.round(arr)][0]!r}")
             if arr.min() < 0.0 or arr.max() > 1.0:
+                if logits_ok:
+                    return (arr >= 0.0).astype(np.int64), None
                 raise ValueError(f"{name} of shape {np.shape(y)} looks like scores or logits "
                                  f"(values in [{arr.min():.3g}, {arr.max():.3g}]); binary "
                                  f"predictions must be probabilities in [0, 1] or labels")

@@ -97,25 +97,11 @@ def _auto_threshold(scores: np.ndarray) -> float:
     return 0.0
 
 
-def _labels(y, name: str, threshold: float | None = None) -> np.ndarray:
+def _labels(y, name: str) -> np.ndarray:
     """Integer labels ``(N,)`` from labels ``(N,)``, one-hot/scores ``(N, C)`` (argmax) or
-    binary scores ``(N,)``/``(N, 1)`` (thresholded, see :func:`_auto_threshold`)."""
-    arr = np.asarray(y)
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
-    if arr.ndim == 2 and arr.shape[1] == 1:
-        arr = arr[:, 0]
-    if arr.ndim == 2:
-        return arr.argmax(axis=1).astype(np.int64)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must have shape (N,), (N, 1) or (N, C), got {np.shape(y)}")
-    if arr.dtype.kind == "f" and (threshold is not None or not np.array_equal(arr, np.round(arr))):
-        t = _auto_threshold(arr) if threshold is None else float(threshold)
-        return (arr >= t).astype(np.int64)
-    labels = arr.astype(np.int64)
-    if labels.size and labels.min() < 0:
-        raise ValueError(f"{name} contains a negative label {int(labels.min())}")
-    return labels
+    binary scores ``(N,)``/``(N, 1)`` (probabilities at 0.5, logits at 0): the conversion of
+    :mod:`scratchnn.metrics`, which also checks shapes and values."""
+    return _metrics._to_labels(y, name, allow_probabilities=True, logits_ok=True)[0]
 
 
 def _class_name(label: int, class_names) -> str:
