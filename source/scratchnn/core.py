@@ -47,6 +47,8 @@ class Layer:
 
     #: True when ``output_shape(s) == s`` for every input (activations, dropout).
     preserves_shape = False
+    #: True when training-mode statistics need at least two samples per batch (batch norm).
+    uses_batch_statistics = False
 
     def __init__(self, name: str | None = None):
         self.name = name or type(self).__name__.lower()

@@ -307,7 +307,7 @@ class Sequential:
             x_val, y_val = self._prepare(*validation_data, who="fit (validation_data)")
 
         # Batch statistics need two samples: a final batch of one joins the one before it.
-        needs_pairs = any(getattr(layer, "uses_batch_statistics", False) for layer in self.layers)
+        needs_pairs = any(layer.uses_batch_statistics for layer in self.layers)
         loader = DataLoader(x, y, batch_size=batch_size, shuffle=shuffle, seed=self.rng,
                             min_last_batch=2 if needs_pairs else 1)
         history = cbks.History()

@@ -89,7 +89,7 @@ class Optimizer:
         return {"lr": lr, "weight_decay": self.weight_decay, "clip_norm": self.clip_norm}
 
     def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in {**self.get_config_safe()}.items())
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config_safe().items())
         return f"{type(self).__name__}({args})"
 
     def get_config_safe(self) -> dict:
