@@ -23,9 +23,15 @@ __all__ = ["Optimizer", "SGD", "Momentum", "RMSProp", "Adam", "AdamW", "get"]
 
 
 class Optimizer:
-    """Base class. Subclasses implement ``_update(param, grad, state, lr)``."""
+    """Base class. Subclasses implement ``_update(param, grad, state, lr)``.
+
+    Every ``_flush_every`` steps, state arrays (momenta, squared averages) have their
+    vanishing entries set to zero (:func:`scratchnn.functional.flush_to_zero`): left alone
+    they decay into the subnormal range, where arithmetic is many times slower.
+    """
 
     _decoupled_decay = False
+    _flush_every = 8
 
     def __init__(self, lr=0.01, weight_decay: float = 0.0, clip_norm: float | None = None):
         if isinstance(lr, dict):  # a saved schedule (see schedules.to_config)
@@ -70,6 +76,10 @@ class Optimizer:
                 state = self.state[p] = self._init_state(p.value)
                 state["scratch"] = np.empty_like(p.value)  # temporaries of the update rule
             self._update(p.value, g.astype(p.value.dtype, copy=False), state, lr)
+            if self.iterations % self._flush_every == 0:
+                for key, arr in state.items():
+                    if key != "scratch" and isinstance(arr, np.ndarray):
+                        F.flush_to_zero(arr, scratch=state["scratch"])
 
     def zero_grad(self, params) -> None:
         """Forget the gradients of ``params``."""
