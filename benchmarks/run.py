@@ -9,7 +9,9 @@ What is measured
   float32) on 60,000 x 784 inputs (MNIST when cached, else random data of the same shape):
   ``scratchnn``'s ``fit``; the same network in PyTorch on the CPU with the same thread count
   (when torch is installed); and the GEMM floor: only the forward and backward matrix
-  products of every batch, at this machine's BLAS;
+  products of every batch, at this machine's BLAS. Each model trains for ``--epochs``
+  epochs (default 3) and the mean epoch counts, because later epochs can be slower than the
+  first (optimizer state decaying into subnormal numbers); the first epoch is shown too;
 * float64 against float32, ``predict`` throughput, the peak memory of ``fit``;
 * the execution time of each master notebook (``--notebooks``).
 """
@@ -62,11 +64,15 @@ def make_model(dtype=np.float32, seed: int = 0):
     return model
 
 
-def time_scratchnn(x, y, dtype=np.float32) -> float:
+def time_scratchnn(x, y, dtype=np.float32, epochs: int = 1) -> list[float]:
+    """Seconds of each of ``epochs`` consecutive epochs of one model."""
     model = make_model(dtype)
-    start = time.perf_counter()
-    model.fit(x, y, epochs=1, batch_size=BATCH, verbose=0)
-    return time.perf_counter() - start
+    times = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        model.fit(x, y, epochs=1, batch_size=BATCH, verbose=0)
+        times.append(time.perf_counter() - start)
+    return times
 
 
 def time_gemm_floor(x) -> float:
@@ -90,7 +96,9 @@ def time_gemm_floor(x) -> float:
     return time.perf_counter() - start
 
 
-def time_torch(x, y, threads: int) -> float | None:
+def time_torch(x, y, threads: int, epochs: int = 1) -> list[float] | None:
+    """Seconds of each of ``epochs`` consecutive epochs of one PyTorch model (None without
+    torch)."""
     try:
         import torch
     except ImportError:
@@ -107,19 +115,22 @@ def time_torch(x, y, threads: int) -> float | None:
     loss_fn = torch.nn.CrossEntropyLoss()
     xt, yt = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
     gen = torch.Generator().manual_seed(0)
-    start = time.perf_counter()
-    order = torch.randperm(xt.shape[0], generator=gen)
-    correct = 0
-    for s in range(0, xt.shape[0], BATCH):
-        idx = order[s:s + BATCH]
-        xb, yb = xt[idx], yt[idx]
-        opt.zero_grad(set_to_none=True)
-        out = net(xb)
-        loss = loss_fn(out, yb)
-        loss.backward()
-        opt.step()
-        correct += int((out.argmax(1) == yb).sum())  # the same accuracy bookkeeping as fit
-    return time.perf_counter() - start
+    times = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        order = torch.randperm(xt.shape[0], generator=gen)
+        correct = 0
+        for s in range(0, xt.shape[0], BATCH):
+            idx = order[s:s + BATCH]
+            xb, yb = xt[idx], yt[idx]
+            opt.zero_grad(set_to_none=True)
+            out = net(xb)
+            loss = loss_fn(out, yb)
+            loss.backward()
+            opt.step()
+            correct += int((out.argmax(1) == yb).sum())  # the same bookkeeping as fit
+        times.append(time.perf_counter() - start)
+    return times
 
 
 def peak_fit_memory(x, y) -> float:
@@ -172,6 +183,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--samples", type=int, default=60_000)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--epochs", type=int, default=3, help="epochs per model (mean counts)")
     parser.add_argument("--notebooks", action="store_true", help="also time every master")
     args = parser.parse_args(argv)
 
@@ -179,27 +191,32 @@ def main(argv=None) -> int:
     print(f"# scratchnn benchmark\n\nmachine: {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cores; Python {platform.python_version()}, NumPy "
           f"{np.__version__}; BLAS: {blas_info()}\ndata: {x.shape[0]} x {x.shape[1]} "
-          f"float32, {source}; repeats: {args.repeats}\n")
-    runs = {"scratchnn": [], "torch": [], "floor": []}
+          f"float32, {source}; repeats: {args.repeats}, epochs per model: {args.epochs}\n")
+    runs = {"scratchnn": [], "torch": [], "floor": []}  # mean epoch of each run
+    firsts = {"scratchnn": [], "torch": []}  # first epoch of each run
     for _ in range(args.repeats):  # interleaved, so drift hits every contender alike
-        runs["scratchnn"].append(time_scratchnn(x, y))
-        t = time_torch(x, y, args.threads)
-        if t is not None:
-            runs["torch"].append(t)
+        for name, epochs in (("scratchnn", time_scratchnn(x, y, epochs=args.epochs)),
+                             ("torch", time_torch(x, y, args.threads, epochs=args.epochs))):
+            if epochs is not None:
+                runs[name].append(statistics.mean(epochs))
+                firsts[name].append(epochs[0])
         runs["floor"].append(time_gemm_floor(x))
     med = {k: statistics.median(v) for k, v in runs.items() if v}
-    print("| what | median s/epoch | all runs |\n|---|---|---|")
+    print("| what | median s/epoch | all runs (mean epoch) | median first epoch |\n"
+          "|---|---|---|---|")
     for k, v in runs.items():
         if v:
-            print(f"| {k} | {med[k]:.3f} | {', '.join(f'{t:.3f}' for t in v)} |")
+            first = f"{statistics.median(firsts[k]):.3f}" if firsts.get(k) else ""
+            print(f"| {k} | {med[k]:.3f} | {', '.join(f'{t:.3f}' for t in v)} | {first} |")
     if "torch" in med:
         ratios = [a / b for a, b in zip(runs["scratchnn"], runs["torch"], strict=True)]
         print(f"\nscratchnn / torch: median ratio {statistics.median(ratios):.2f} "
               f"(runs {', '.join(f'{r:.2f}' for r in ratios)})")
     print(f"scratchnn / GEMM floor: {med['scratchnn'] / med['floor']:.2f}")
 
-    t64 = statistics.median(time_scratchnn(x, y, np.float64) for _ in range(3))
-    print(f"\nfloat64 epoch: {t64:.3f} s ({t64 / med['scratchnn']:.2f}x float32)")
+    t64 = statistics.median(time_scratchnn(x, y, np.float64)[0] for _ in range(3))
+    first32 = statistics.median(firsts["scratchnn"])
+    print(f"\nfloat64 first epoch: {t64:.3f} s ({t64 / first32:.2f}x float32)")
     print(f"predict throughput: {predict_throughput(x):,.0f} samples/s")
     peak = peak_fit_memory(x, y)
     print(f"peak NumPy memory during fit: {peak / 2**20:.1f} MiB "

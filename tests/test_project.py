@@ -78,3 +78,18 @@ def test_library_imports_without_optional_packages(module):
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_benchmark_script_runs_and_reports_every_number():
+    """`make bench` on a small slice: the script runs end to end and prints each measurement
+    (the speed targets themselves are checked by reading its output, not by a timed test)."""
+    result = subprocess.run(
+        [sys.executable, "benchmarks/run.py", "--samples", "1000", "--repeats", "1",
+         "--epochs", "2"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for row in ("| scratchnn |", "| floor |", "scratchnn / GEMM floor:", "float64 first epoch:",
+                "predict throughput:", "peak NumPy memory during fit:"):
+        assert row in out, f"{row!r} missing from the benchmark output:\n{out}"
+    ratio = float(re.search(r"scratchnn / GEMM floor: ([0-9.]+)", out).group(1))
+    assert ratio > 0
