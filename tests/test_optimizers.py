@@ -124,6 +124,8 @@ def test_flush_to_zero_only_touches_vanishing_entries():
     b = np.array([1e-300, 1e-290, -5e-320], np.float64)
     F.flush_to_zero(b, scratch=np.empty(3))
     np.testing.assert_array_equal(b, [0.0, 1e-290, 0.0])
+    special = F.flush_to_zero(np.array([np.nan, np.inf, -np.inf, -1e-30], np.float32))
+    np.testing.assert_array_equal(special, np.array([np.nan, np.inf, -np.inf, 0], np.float32))
     h = np.array([1e-7], np.float16)  # float16: left alone (NumPy computes it in float32)
     F.flush_to_zero(h)
     assert h[0] != 0
