@@ -11,7 +11,8 @@ What is measured
   (when torch is installed); and the GEMM floor: only the forward and backward matrix
   products of every batch, at this machine's BLAS. Each model trains for ``--epochs``
   epochs (default 3) and the mean epoch counts, because later epochs can be slower than the
-  first (optimizer state decaying into subnormal numbers); the first epoch is shown too;
+  first (optimizer state decaying into subnormal numbers); the first epoch is shown too.
+  The three are interleaved epoch by epoch;
 * float64 against float32, ``predict`` throughput, the peak memory of ``fit``;
 * the execution time of each master notebook (``--notebooks``).
 """
@@ -64,15 +65,15 @@ def make_model(dtype=np.float32, seed: int = 0):
     return model
 
 
-def time_scratchnn(x, y, dtype=np.float32, epochs: int = 1) -> list[float]:
-    """Seconds of each of ``epochs`` consecutive epochs of one model."""
+def scratchnn_trainer(x, y, dtype=np.float32):
+    """A fresh model; returns ``run_epoch() -> seconds`` that trains it one more epoch."""
     model = make_model(dtype)
-    times = []
-    for _ in range(epochs):
+
+    def run_epoch() -> float:
         start = time.perf_counter()
         model.fit(x, y, epochs=1, batch_size=BATCH, verbose=0)
-        times.append(time.perf_counter() - start)
-    return times
+        return time.perf_counter() - start
+    return run_epoch
 
 
 def time_gemm_floor(x) -> float:
@@ -96,9 +97,8 @@ def time_gemm_floor(x) -> float:
     return time.perf_counter() - start
 
 
-def time_torch(x, y, threads: int, epochs: int = 1) -> list[float] | None:
-    """Seconds of each of ``epochs`` consecutive epochs of one PyTorch model (None without
-    torch)."""
+def torch_trainer(x, y, threads: int):
+    """The same network in PyTorch; returns ``run_epoch() -> seconds`` (None without torch)."""
     try:
         import torch
     except ImportError:
@@ -115,8 +115,8 @@ def time_torch(x, y, threads: int, epochs: int = 1) -> list[float] | None:
     loss_fn = torch.nn.CrossEntropyLoss()
     xt, yt = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
     gen = torch.Generator().manual_seed(0)
-    times = []
-    for _ in range(epochs):
+
+    def run_epoch() -> float:
         start = time.perf_counter()
         order = torch.randperm(xt.shape[0], generator=gen)
         correct = 0
@@ -129,8 +129,8 @@ def time_torch(x, y, threads: int, epochs: int = 1) -> list[float] | None:
             loss.backward()
             opt.step()
             correct += int((out.argmax(1) == yb).sum())  # the same bookkeeping as fit
-        times.append(time.perf_counter() - start)
-    return times
+        return time.perf_counter() - start
+    return run_epoch
 
 
 def peak_fit_memory(x, y) -> float:
@@ -194,13 +194,21 @@ def main(argv=None) -> int:
           f"float32, {source}; repeats: {args.repeats}, epochs per model: {args.epochs}\n")
     runs = {"scratchnn": [], "torch": [], "floor": []}  # mean epoch of each run
     firsts = {"scratchnn": [], "torch": []}  # first epoch of each run
-    for _ in range(args.repeats):  # interleaved, so drift hits every contender alike
-        for name, epochs in (("scratchnn", time_scratchnn(x, y, epochs=args.epochs)),
-                             ("torch", time_torch(x, y, args.threads, epochs=args.epochs))):
-            if epochs is not None:
-                runs[name].append(statistics.mean(epochs))
-                firsts[name].append(epochs[0])
-        runs["floor"].append(time_gemm_floor(x))
+    for _ in range(args.repeats):
+        trainers = {"scratchnn": scratchnn_trainer(x, y),
+                    "torch": torch_trainer(x, y, args.threads),
+                    "floor": lambda: time_gemm_floor(x)}
+        trainers = {k: v for k, v in trainers.items() if v is not None}
+        epochs = {k: [] for k in trainers}
+        # Interleaved epoch by epoch: this shared machine drifts between two speed levels
+        # within seconds, and every contender should see the same mix.
+        for _ in range(args.epochs):
+            for name, run_epoch in trainers.items():
+                epochs[name].append(run_epoch())
+        for name, times in epochs.items():
+            runs[name].append(statistics.mean(times))
+            if name in firsts:
+                firsts[name].append(times[0])
     med = {k: statistics.median(v) for k, v in runs.items() if v}
     print("| what | median s/epoch | all runs (mean epoch) | median first epoch |\n"
           "|---|---|---|---|")
@@ -212,9 +220,12 @@ def main(argv=None) -> int:
         ratios = [a / b for a, b in zip(runs["scratchnn"], runs["torch"], strict=True)]
         print(f"\nscratchnn / torch: median ratio {statistics.median(ratios):.2f} "
               f"(runs {', '.join(f'{r:.2f}' for r in ratios)})")
-    print(f"scratchnn / GEMM floor: {med['scratchnn'] / med['floor']:.2f}")
+    floor_ratios = [a / b for a, b in zip(runs["scratchnn"], runs["floor"], strict=True)]
+    print(f"scratchnn / GEMM floor: {statistics.median(floor_ratios):.2f} median of the runs' "
+          f"ratios (runs {', '.join(f'{r:.2f}' for r in floor_ratios)}); ratio of the "
+          f"medians {med['scratchnn'] / med['floor']:.2f}")
 
-    t64 = statistics.median(time_scratchnn(x, y, np.float64)[0] for _ in range(3))
+    t64 = statistics.median(scratchnn_trainer(x, y, np.float64)() for _ in range(3))
     first32 = statistics.median(firsts["scratchnn"])
     print(f"\nfloat64 first epoch: {t64:.3f} s ({t64 / first32:.2f}x float32)")
     print(f"predict throughput: {predict_throughput(x):,.0f} samples/s")
