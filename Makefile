@@ -61,7 +61,7 @@ test-notebooks: venv
 	$(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env notebooks
 
 bench: venv
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py --notebooks
 
 # Grade a class: `make grade SUBMISSIONS=<dir>` (an nbgrader submitted/ tree or a flat LMS
 # export); outputs in grading-output/. Options: GRADE_ARGS="--jobs 2 --timeout 30 ...".
