@@ -20,6 +20,7 @@ What is measured
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import statistics
@@ -72,6 +73,97 @@ def scratchnn_trainer(x, y, dtype=np.float32):
     def run_epoch() -> float:
         start = time.perf_counter()
         model.fit(x, y, epochs=1, batch_size=BATCH, verbose=0)
+        return time.perf_counter() - start
+    return run_epoch
+
+
+class FusedNumpyLoop:
+    """The same training written as tightly as NumPy allows: what pure NumPy can do at best.
+
+    No layers, losses or optimizer objects: all parameters and their gradients live in one
+    flat buffer each (so Adam is 12 ufunc calls per step instead of 12 per parameter), every
+    product and activation writes into a preallocated array (``out=``), and the loss gradient
+    is computed in place. It takes the same steps as ``scratchnn`` (checked in
+    ``tests/test_project.py``), so ``scratchnn`` / this loop is the price of the library's
+    structure, and this loop / the GEMM floor is the price of NumPy itself.
+    """
+
+    def __init__(self, weights, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+        shapes = [np.shape(w) for w in weights]
+        sizes = [int(np.prod(sh)) for sh in shapes]
+        dtype = np.result_type(*weights)
+        self.flat = np.concatenate([np.ravel(w) for w in weights]).astype(dtype)
+        self.grad = np.zeros_like(self.flat)
+        self.m, self.v, self.tmp = (np.zeros_like(self.flat) for _ in range(3))
+        ends = np.cumsum(sizes)
+        self.params = [self.flat[e - n:e].reshape(sh) for e, n, sh in zip(ends, sizes, shapes,
+                                                                          strict=True)]
+        self.grads = [self.grad[e - n:e].reshape(sh) for e, n, sh in zip(ends, sizes, shapes,
+                                                                         strict=True)]
+        self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+        self.t = 0
+        widths = [sh[1] for sh in shapes[::2]]
+        self._acts = [np.empty((BATCH, w), dtype) for w in widths]  # layer outputs
+        self._deltas = [np.empty((BATCH, w), dtype) for w in widths[:-1]]  # dL/d(hidden)
+
+    def step(self, xb, yb) -> None:
+        """One forward, backward and Adam step on a batch (``N <= BATCH`` rows)."""
+        n = xb.shape[0]
+        weights, biases = self.params[0::2], self.params[1::2]
+        acts = [a[:n] for a in self._acts]
+        inputs = [xb] + acts[:-1]
+        for i, (W, b) in enumerate(zip(weights, biases, strict=True)):
+            np.matmul(inputs[i], W, out=acts[i])
+            np.add(acts[i], b, out=acts[i])
+            if i < len(weights) - 1:
+                np.maximum(acts[i], 0, out=acts[i])
+        z = acts[-1]  # softmax - one-hot, / N, in place
+        np.subtract(z, z.max(axis=1, keepdims=True), out=z)
+        np.exp(z, out=z)
+        np.divide(z, z.sum(axis=1, keepdims=True), out=z)
+        z[np.arange(n), yb] -= 1
+        np.multiply(z, 1.0 / n, out=z)
+        delta = z
+        for i in range(len(weights) - 1, -1, -1):
+            np.matmul(inputs[i].T, delta, out=self.grads[2 * i])
+            np.sum(delta, axis=0, out=self.grads[2 * i + 1])
+            if i:
+                below = self._deltas[i - 1][:n]
+                np.matmul(delta, weights[i].T, out=below)
+                np.multiply(below, inputs[i] > 0, out=below)
+                delta = below
+        self.t += 1
+        b1, b2, tmp = self.beta1, self.beta2, self.tmp
+        np.multiply(self.grad, 1 - b1, out=tmp)
+        self.m *= b1
+        self.m += tmp
+        np.multiply(self.grad, self.grad, out=tmp)
+        tmp *= 1 - b2
+        self.v *= b2
+        self.v += tmp
+        c = math.sqrt(1 - b2 ** self.t)
+        np.sqrt(self.v, out=tmp)
+        tmp += self.eps * c
+        np.divide(self.m, tmp, out=tmp)
+        tmp *= self.lr * c / (1 - b1 ** self.t)
+        self.flat -= tmp
+        if self.t % 8 == 0:  # the same subnormal flush as scratchnn's optimizers
+            snn.functional.flush_to_zero(self.m, scratch=tmp)
+            snn.functional.flush_to_zero(self.v, scratch=tmp)
+
+
+def fused_numpy_trainer(x, y):
+    """The loop above from the same initial weights as ``make_model``; returns
+    ``run_epoch() -> seconds`` (same shuffling scheme, the last partial batch included)."""
+    loop = FusedNumpyLoop(make_model().get_weights())
+    rng = np.random.default_rng(0)
+
+    def run_epoch() -> float:
+        start = time.perf_counter()
+        order = rng.permutation(x.shape[0])
+        for s in range(0, x.shape[0], BATCH):
+            idx = order[s:s + BATCH]
+            loop.step(x[idx], y[idx])
         return time.perf_counter() - start
     return run_epoch
 
@@ -192,11 +284,12 @@ def main(argv=None) -> int:
           f"{os.cpu_count()} cores; Python {platform.python_version()}, NumPy "
           f"{np.__version__}; BLAS: {blas_info()}\ndata: {x.shape[0]} x {x.shape[1]} "
           f"float32, {source}; repeats: {args.repeats}, epochs per model: {args.epochs}\n")
-    runs = {"scratchnn": [], "torch": [], "floor": []}  # mean epoch of each run
+    runs = {"scratchnn": [], "torch": [], "fused NumPy loop": [], "floor": []}  # mean epochs
     firsts = {"scratchnn": [], "torch": []}  # first epoch of each run
     for _ in range(args.repeats):
         trainers = {"scratchnn": scratchnn_trainer(x, y),
                     "torch": torch_trainer(x, y, args.threads),
+                    "fused NumPy loop": fused_numpy_trainer(x, y),
                     "floor": lambda: time_gemm_floor(x)}
         trainers = {k: v for k, v in trainers.items() if v is not None}
         epochs = {k: [] for k in trainers}
@@ -220,6 +313,12 @@ def main(argv=None) -> int:
         ratios = [a / b for a, b in zip(runs["scratchnn"], runs["torch"], strict=True)]
         print(f"\nscratchnn / torch: median ratio {statistics.median(ratios):.2f} "
               f"(runs {', '.join(f'{r:.2f}' for r in ratios)})")
+    loop_ratios = [a / b for a, b in zip(runs["scratchnn"], runs["fused NumPy loop"],
+                                         strict=True)]
+    loop_floor = [a / b for a, b in zip(runs["fused NumPy loop"], runs["floor"], strict=True)]
+    print(f"scratchnn / fused NumPy loop: {statistics.median(loop_ratios):.2f}; fused NumPy "
+          f"loop / GEMM floor: {statistics.median(loop_floor):.2f} (runs "
+          f"{', '.join(f'{r:.2f}' for r in loop_floor)})")
     floor_ratios = [a / b for a, b in zip(runs["scratchnn"], runs["floor"], strict=True)]
     print(f"scratchnn / GEMM floor: {statistics.median(floor_ratios):.2f} median of the runs' "
           f"ratios (runs {', '.join(f'{r:.2f}' for r in floor_ratios)}); ratio of the "
