@@ -89,7 +89,8 @@ def test_benchmark_script_runs_and_reports_every_number():
          "--epochs", "2"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    for row in ("| scratchnn |", "| floor |", "scratchnn / GEMM floor:", "float64 first epoch:",
+    for row in ("| scratchnn |", "| fused NumPy loop |", "| floor |", "scratchnn / GEMM floor:",
+                "scratchnn / fused NumPy loop:", "float64 first epoch:",
                 "predict throughput:", "peak NumPy memory during fit:"):
         assert row in out, f"{row!r} missing from the benchmark output:\n{out}"
     ratio = float(re.search(r"scratchnn / GEMM floor: ([0-9.]+)", out).group(1))
