@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 test: venv lint pytest test-browser
 
 lint: venv
-	$(BIN)/ruff check $(wildcard source tests examples benchmarks autograder tools)
+	$(BIN)/ruff check $(wildcard source course tests examples benchmarks autograder tools)
 
 pytest: venv
 	$(BIN)/python -m pytest

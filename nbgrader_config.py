@@ -8,8 +8,9 @@ c = get_config()  # noqa: F821 (provided by nbgrader's config loader)
 
 # The assignments, in teaching order. nbgrader 0.9 has no config option that lists them (it
 # registers an assignment in its gradebook when it is first generated); this list is the course's
-# own declaration: tools/release.py releases only these, in this order, and rejects a folder in
-# notebooks/ that is not declared here. Assignments that do not exist yet are skipped.
+# own declaration, read by coursekit.settings (never by executing this file) for `make release`,
+# the autograder and the tests: each uses only these, in this order, and rejects a folder in
+# notebooks/ or course/ that is not declared here. Assignments that do not exist yet are skipped.
 ASSIGNMENTS = [
     "01_neuron",
     "02_backprop",
@@ -18,6 +19,11 @@ ASSIGNMENTS = [
     "05_batchnorm",
     "06_capstone",
 ]
+
+# The authoring sources: course/<assignment>/<notebook>.py, jupytext percent notebooks that
+# `make release` renders into the masters (notebooks/<assignment>/<notebook>.ipynb). They must not
+# sit in notebooks/: nbgrader copies every file there into the release. See docs/authoring.md.
+AUTHORING_DIRECTORY = "course"
 
 c.CourseDirectory.course_id = "scratchnn"
 c.CourseDirectory.source_directory = "notebooks"   # the masters: solutions + hidden tests

@@ -1,15 +1,17 @@
 """The course being graded: its nbgrader config, assignments and master notebooks.
 
-Everything here is read without executing the course's ``nbgrader_config.py`` (it is parsed as
-Python source), so the grader works the same from any directory.
+The settings come from :mod:`coursekit.settings`, the course's one reader of
+``nbgrader_config.py`` (parsed, never executed, so the grader works the same from any
+directory); an undeclared assignment folder is the same error here as in `make release`.
 """
 
 from __future__ import annotations
 
-import ast
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from coursekit.settings import CourseSettings, CourseSettingsError
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,28 +69,6 @@ class MasterNotebook:
         return None
 
 
-def _literal_assignments(path: Path) -> dict[str, object]:
-    """Simple ``name = literal`` and ``c.Section.option = literal`` statements of a file."""
-    found: dict[str, object] = {}
-    try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError) as exc:
-        raise CourseError(f"cannot read {path}: {exc}") from exc
-    for node in tree.body:
-        if not isinstance(node, ast.Assign) or len(node.targets) != 1:
-            continue
-        try:
-            value = ast.literal_eval(node.value)
-        except ValueError:
-            continue
-        target = node.targets[0]
-        if isinstance(target, ast.Name):
-            found[target.id] = value
-        elif isinstance(target, ast.Attribute):
-            found[ast.unparse(target)] = value
-    return found
-
-
 def read_notebook_cells(path: Path, assignment: str) -> MasterNotebook:
     """Parse a master (or release) notebook into a :class:`MasterNotebook`."""
     nb = json.loads(path.read_text(encoding="utf-8"))
@@ -127,23 +107,13 @@ class Course:
         """
         if root is None:
             root = Path.cwd() if (Path.cwd() / "nbgrader_config.py").is_file() else PACKAGE_ROOT
-        root = Path(root).resolve()
-        config_path = root / "nbgrader_config.py"
-        if not config_path.is_file():
-            raise CourseError(f"{root} is not an nbgrader course: no nbgrader_config.py")
-        values = _literal_assignments(config_path)
-        source_directory = str(values.get("c.CourseDirectory.source_directory", "source"))
-        course_id = str(values.get("c.CourseDirectory.course_id", "course"))
-        source = root / source_directory
-        present = sorted(p.name for p in source.iterdir()
-                         if p.is_dir() and not p.name.startswith(".") and any(p.glob("*.ipynb"))
-                         ) if source.is_dir() else []
-        declared = values.get("ASSIGNMENTS")
-        if isinstance(declared, list) and all(isinstance(a, str) for a in declared):
-            assignments = [a for a in declared if a in present]
-            assignments += [a for a in present if a not in assignments]
-        else:
-            assignments = present
+        try:
+            settings = CourseSettings.read(root)
+            assignments = settings.with_masters()
+        except CourseSettingsError as exc:
+            raise CourseError(str(exc)) from exc
+        root, config_path, source = settings.root, settings.config_path, settings.source
+        course_id, source_directory = settings.course_id, settings.source_directory
         if only:
             unknown = [a for a in only if a not in assignments]
             if unknown:

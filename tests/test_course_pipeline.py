@@ -27,6 +27,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from coursekit.settings import CourseSettings
+
 ROOT = Path(__file__).resolve().parents[1]
 MASTER_TIME_LIMIT = 60.0  # seconds, for one master notebook, kernel start included
 
@@ -168,18 +170,50 @@ def secret_lines(master: Path, regions=REGIONS) -> set[str]:
     return {line for line in secret if line and line not in public}
 
 
-@pytest.mark.parametrize("master", MASTERS, ids=_id)
-def test_release_leaks_no_solution_and_no_hidden_test(master):
-    released = ROOT / "release" / master.parent.name / master.name
-    assert released.exists(), f"{released.relative_to(ROOT)} is missing: run `make release`"
+def _released_lines(path: Path) -> list[tuple[str, str]]:
+    """(where, line) of every line a released file shows: the cells of a notebook, the text of
+    any other file (binary files decoded leniently, so nothing is skipped)."""
+    if path.suffix == ".ipynb":
+        return [(f"cell {index}", line)
+                for index, cell in enumerate(nbformat.read(path, as_version=4).cells)
+                for line in cell.source.splitlines()]
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    return [(f"line {number}", line) for number, line in enumerate(text.splitlines(), 1)]
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_leaks_no_solution_and_no_hidden_test(assignment):
+    """No file of release/<assignment>/ (notebook or not) shows a line that only the masters'
+    solution or hidden-test regions contain."""
+    masters = sorted((ROOT / "notebooks" / assignment).glob("*.ipynb"))
+    folder = ROOT / "release" / assignment
+    for master in masters:
+        assert (folder / master.name).exists(), f"release/{assignment}/{master.name} is missing"
+    secret = set().union(*(secret_lines(m) for m in masters))
+    assert secret, f"{assignment} has no solution or hidden-test lines at all"
+    found = leaks(folder, secret)
+    assert not found, f"release/{assignment} leaks master-only lines:\n" + "\n".join(found[:20])
+
+
+def leaks(folder: Path, secret: set[str]) -> list[str]:
+    """Lines of any file under ``folder`` that are in ``secret``."""
+    return [f"{path.relative_to(folder)}, {where}: {line.strip()}"
+            for path in sorted(folder.rglob("*")) if path.is_file()
+            for where, line in _released_lines(path) if line.strip() in secret]
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_leak_check_reads_files_that_are_not_notebooks(assignment, tmp_path):
+    """A solution line copied into any released file (a helper module, a data file) is found."""
+    master = sorted((ROOT / "notebooks" / assignment).glob("*.ipynb"))[0]
     secret = secret_lines(master)
-    assert secret, f"{_id(master)} has no solution or hidden-test lines at all"
-    leaks = []
-    for index, cell in enumerate(nbformat.read(released, as_version=4).cells):
-        for line in cell.source.splitlines():
-            if line.strip() in secret:
-                leaks.append(f"cell {index}: {line.strip()}")
-    assert not leaks, f"{_id(released)} leaks master-only lines:\n" + "\n".join(leaks[:20])
+    shutil.copytree(ROOT / "release" / assignment, tmp_path / assignment)
+    assert leaks(tmp_path / assignment, secret) == []
+    stray = tmp_path / assignment / "data" / "helpers.py"
+    stray.parent.mkdir()
+    stray.write_bytes(b"\x00\xff binary junk\n    " + sorted(secret)[0].encode() + b"\n")
+    assert leaks(tmp_path / assignment, secret) == [
+        f"data/helpers.py, line 2: {sorted(secret)[0]}"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -400,30 +434,38 @@ print("ok")
 
 def test_hidden_test_helpers_resist_common_tricks(tmp_path):
     """Rigged __eq__, patched numpy comparisons and shadowed builtins cannot fake a pass."""
-    spec = importlib.util.spec_from_file_location("course_nbbuild", ROOT / "tools" / "nbbuild.py")
-    nbbuild = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(nbbuild)
+    preamble = (ROOT / "source" / "coursekit" / "preamble.py").read_text(encoding="utf-8")
     script = tmp_path / "tricks.py"
-    script.write_text(f"PREAMBLE = {nbbuild.HIDDEN_PREAMBLE!r}\n{HELPER_TRICKS}")
+    script.write_text(f"PREAMBLE = {preamble!r}\n{HELPER_TRICKS}")
     result = _run([sys.executable, str(script)], cwd=tmp_path)
     assert result.returncode == 0 and result.stdout.strip() == "ok", _tail(result)
 
 
-BUILD_SCRIPTS = sorted((ROOT / "tools").glob("build_*.py"))
+SETTINGS = CourseSettings.read(ROOT)
+SOURCES = [p for a in SETTINGS.with_sources() for p in SETTINGS.sources(a)]
 
 
-@pytest.mark.parametrize("script", BUILD_SCRIPTS, ids=lambda p: p.name)
-def test_master_matches_its_build_script(script, tmp_path):
-    """A master authored with a build script is exactly what the script writes (no drift)."""
-    assignment = script.stem.removeprefix("build_")
-    masters = sorted((ROOT / "notebooks" / assignment).glob("*.ipynb"))
-    assert len(masters) == 1, f"{script.name} should build one master in notebooks/{assignment}"
-    out = tmp_path / masters[0].name
-    result = _run([sys.executable, str(script), "--output", str(out)], cwd=ROOT)
+@pytest.mark.parametrize("source", SOURCES, ids=_id)
+def test_master_is_what_its_authoring_source_renders(source, tmp_path):
+    """A master with an authoring source is exactly what `make release` renders from it."""
+    master = SETTINGS.master_of(source)
+    assert master.exists(), f"{master.relative_to(ROOT)} is missing: run `make release`"
+    out = tmp_path / master.name
+    result = _run([sys.executable, "-m", "coursekit.render", str(source), "--output", str(out)],
+                  cwd=ROOT)
     assert result.returncode == 0, _tail(result)
-    assert out.read_bytes() == masters[0].read_bytes(), (
-        f"notebooks/{assignment}/{masters[0].name} differs from what {script.name} writes: "
-        f"edit the script and rerun it (then `make release`), or port your notebook edit to it")
+    assert out.read_bytes() == master.read_bytes(), (
+        f"{master.relative_to(ROOT)} differs from what {source.relative_to(ROOT)} renders: "
+        f"edit the source (it opens in JupyterLab as a notebook), then run `make release`")
+
+
+def test_master_folders_hold_only_notebooks():
+    """nbgrader copies every file of notebooks/<assignment>/ into the release: authoring sources
+    and helper modules live in course/, never there."""
+    strays = [str(p.relative_to(ROOT)) for a in ASSIGNMENTS
+              for p in sorted((ROOT / "notebooks" / a).rglob("*"))
+              if p.is_file() and p.suffix != ".ipynb" and ".ipynb_checkpoints" not in p.parts]
+    assert not strays, f"files that nbgrader would release to students: {strays}"
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

@@ -14,9 +14,15 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from coursekit.hidden import defined_functions, lint_hidden_block, split_hidden
+from coursekit.settings import CourseSettings
+
 ROOT = Path(__file__).resolve().parents[1]
 MASTERS = sorted((ROOT / "notebooks").glob("*/*.ipynb"))
 RELEASED = sorted((ROOT / "release").glob("*/*.ipynb"))
+SETTINGS = CourseSettings.read(ROOT)
+SOURCES = [p for a in SETTINGS.with_sources() for p in SETTINGS.sources(a)]
+LINE_LENGTH = 100  # the project's ruff limit; course/ruff.toml lifts it for cell headers only
 
 NBGRADER_KEYS = {"grade", "solution", "locked", "schema_version", "grade_id", "points",
                  "checksum", "cell_type", "task"}
@@ -122,6 +128,36 @@ def test_master_notebook_is_clean_nbgrader_source(path):
             assert since_test <= 5, f"{where}: more than five exercises before a graded test"
     assert graded >= 1 and solutions >= 1, f"{_id(path)}: no exercises or no graded tests"
     assert since_test == 0, f"{_id(path)}: the last exercise has no graded test after it"
+
+
+@pytest.mark.parametrize("path", MASTERS, ids=_id)
+def test_master_hidden_blocks_use_the_current_preamble_and_trust_no_global(path):
+    """Whoever wrote the master (the render step or a hand edit): each hidden block is the
+    runner, exactly the statements of the current coursekit/preamble.py that it uses, and code
+    that reads no global or builtin name but the functions under test (coursekit.hidden)."""
+    functions: set[str] = set()
+    checked = 0
+    for cell in nbformat.read(path, as_version=4).cells:
+        meta = _nbgrader(cell) or {}
+        if cell.cell_type != "code":
+            continue
+        if meta.get("solution"):
+            functions |= defined_functions(cell.source)
+        _, hidden, _ = split_hidden(cell.source)
+        if hidden is not None:
+            lint_hidden_block(hidden, functions, f"{_id(path)}, {meta.get('grade_id')}")
+            checked += 1
+    assert checked, f"{_id(path)} has no hidden-test blocks"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=_id)
+def test_authoring_source_lines_fit_the_line_length(path):
+    """ruff lints the sources with a longer limit only so that `# %% nbgrader={...}` headers
+    fit; every other line keeps the project's limit."""
+    long = [f"line {number}: {len(line)} columns"
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+            if len(line) > LINE_LENGTH and not line.startswith("# %%")]
+    assert not long, f"{_id(path)}: lines longer than {LINE_LENGTH} columns: {long}"
 
 
 @pytest.mark.parametrize("path", RELEASED, ids=_id)

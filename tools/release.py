@@ -1,19 +1,22 @@
-"""Generate the student release from the master notebooks, deterministically.
+"""Render the masters from their authoring sources, then generate the student release.
 
-    python tools/release.py               # every assignment -> release/ (`make release`)
-    python tools/release.py --output DIR  # the same into DIR (the tests compare it with release/)
+    python tools/release.py               # course/ -> notebooks/ -> release/ (`make release`)
+    python tools/release.py --output DIR  # release only, into DIR (masters left as they are)
     python tools/release.py 01_neuron     # only some assignments
+    python tools/release.py --root DIR    # the course in DIR (a copy of this one)
 
-For every assignment declared in ``nbgrader_config.py`` (``ASSIGNMENTS``) that has a folder under
-``notebooks/``, in the declared order, this runs ``nbgrader generate_assignment --force --no-db``
-(so no gradebook.db is written) and then normalizes every generated notebook (see
-:func:`normalize_notebook`). Regenerating from unchanged masters gives byte-identical files.
+First every authoring source ``course/NN_topic/*.py`` is rendered into its master
+``notebooks/NN_topic/*.ipynb`` (:mod:`coursekit.render`). Then, for every assignment declared in
+``nbgrader_config.py`` (``ASSIGNMENTS``, read by :mod:`coursekit.settings`) that has masters, in
+the declared order, this runs ``nbgrader generate_assignment --force --no-db`` (so no
+gradebook.db is written) and normalizes every generated notebook (see
+:func:`normalize_notebook`). Rendering and generating again from unchanged sources gives
+byte-identical files.
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
 import hashlib
 import shutil
 import subprocess
@@ -23,43 +26,16 @@ from pathlib import Path
 
 import nbformat
 
+from coursekit.render import render_all
+from coursekit.settings import CourseSettings
+
 ROOT = Path(__file__).resolve().parents[1]
-CONFIG = ROOT / "nbgrader_config.py"
-SOURCE = ROOT / "notebooks"
-RELEASE = ROOT / "release"
 
 
-def declared_assignments(config: Path = CONFIG) -> list[str]:
-    """The ``ASSIGNMENTS`` list of nbgrader_config.py, read without executing the file."""
-    for node in ast.parse(config.read_text(encoding="utf-8")).body:
-        if isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == "ASSIGNMENTS" for t in node.targets
-        ):
-            names = ast.literal_eval(node.value)
-            if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
-                raise ValueError(f"{config}: ASSIGNMENTS must be a list of folder names")
-            return names
-    raise ValueError(f"{config} declares no ASSIGNMENTS list")
-
-
-def existing_assignments(source: Path = SOURCE, config: Path = CONFIG) -> list[str]:
-    """Declared assignments that have a master folder with notebooks, in the declared order.
-
-    Raises if ``source`` holds an assignment folder that nbgrader_config.py does not declare, so
-    a new notebook cannot be forgotten by the release and the tests.
-    """
-    declared = declared_assignments(config)
-    present = {
-        p.name for p in source.iterdir()
-        if p.is_dir() and not p.name.startswith(".") and any(p.glob("*.ipynb"))
-    } if source.is_dir() else set()
-    unknown = sorted(present - set(declared))
-    if unknown:
-        raise ValueError(
-            f"notebooks/ has assignment folders not declared in nbgrader_config.py: {unknown}; "
-            f"add them to ASSIGNMENTS"
-        )
-    return [name for name in declared if name in present]
+def existing_assignments(root: Path = ROOT) -> list[str]:
+    """Declared assignments that have master notebooks, in teaching order. Raises
+    CourseSettingsError for an undeclared assignment folder (see coursekit.settings)."""
+    return CourseSettings.read(root).with_masters()
 
 
 def _cell_id(cell, index: int) -> str:
@@ -118,19 +94,22 @@ def generate(assignment: str, output: Path, root: Path = ROOT) -> None:
         path.write_text(normalize_notebook(path.read_text(encoding="utf-8")), encoding="utf-8")
 
 
-def release(output: Path = RELEASE, assignments: list[str] | None = None,
+def release(output: Path | None = None, assignments: list[str] | None = None,
             root: Path = ROOT) -> list[str]:
-    """Generate the release of ``assignments`` (default: all existing) into ``output``."""
-    available = existing_assignments(root / "notebooks", root / "nbgrader_config.py")
+    """Generate the release of ``assignments`` (default: all with masters) from the masters as
+    they are, into ``output`` (default: the course's release folder)."""
+    settings = CourseSettings.read(root)
+    output = settings.release if output is None else Path(output)
+    available = settings.with_masters()
     if assignments is None:
         assignments = available
         # A declared assignment whose master folder was removed must not linger in the release.
-        for name in declared_assignments(root / "nbgrader_config.py"):
+        for name in settings.declared:
             if name not in available and (output / name).is_dir():
                 shutil.rmtree(output / name)
     missing = [a for a in assignments if a not in available]
     if missing:
-        raise ValueError(f"no master notebooks for {missing} under notebooks/")
+        raise ValueError(f"no master notebooks for {missing} under {settings.source_directory}/")
     output.mkdir(parents=True, exist_ok=True)
     for assignment in assignments:
         generate(assignment, output.resolve(), root)
@@ -140,12 +119,22 @@ def release(output: Path = RELEASE, assignments: list[str] | None = None,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("assignments", nargs="*", help="default: every existing assignment")
-    parser.add_argument("--output", type=Path, default=RELEASE,
-                        help="release directory (default: release/)")
+    parser.add_argument("--output", type=Path, default=None,
+                        help="release directory; given, the masters are not re-rendered "
+                             "(default: release/, after rendering the masters)")
+    parser.add_argument("--root", type=Path, default=ROOT,
+                        help="the course directory (default: this repository)")
     args = parser.parse_args(argv)
-    done = release(args.output, args.assignments or None)
+    settings = CourseSettings.read(args.root)
+    if args.output is None:
+        with_sources = settings.with_sources()
+        chosen = [a for a in (args.assignments or with_sources) if a in with_sources]
+        for master in render_all(settings, chosen):
+            print(f"rendered {master.relative_to(settings.root)}")
+    output = args.output or settings.release
+    done = release(output, args.assignments or None, settings.root)
     for name in done:
-        print(f"released {name} -> {args.output / name}")
+        print(f"released {name} -> {output / name}")
     return 0
 
 

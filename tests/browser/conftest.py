@@ -189,7 +189,7 @@ def _free_port() -> int:
 def _copy_course(dest: Path) -> Path:
     course = dest / "course"
     course.mkdir()
-    for folder in ("release", "notebooks"):
+    for folder in ("release", "notebooks", "course"):
         shutil.copytree(ROOT / folder, course / folder,
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     shutil.copy2(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")

@@ -420,3 +420,78 @@ def test_instructor_runs_master_notebook(lab, page, shots):
                     if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     assert playground in widget_views, "the playground cell saved no widget view"
     print(f"Run All of {MASTER}: {elapsed:.1f} s")
+
+
+# ------------------------------------------------------------------------------------------
+# Scenario 3: the instructor edits a notebook's authoring source
+# ------------------------------------------------------------------------------------------
+SOURCE = f"course/{ASSIGNMENT_DIR}/neuron.py"
+EDITED_TEST_ID = "ex1-neuron-forward-tests"
+NEW_ASSERT = ('assert np.isclose(neuron_forward(np.ones(2), np.ones(2), 1.0), 3.0), '
+              '"edited in JupyterLab: 1 + 1 + 1 should be 3"')
+
+
+def test_instructor_edits_the_authoring_source_and_the_release_follows(lab, page, shots):
+    """Open course/01_neuron/neuron.py as a notebook (Open With > Jupytext Notebook, as
+    docs/authoring.md says), add a line to a visible test, save, run tools/release.py (what
+    `make release` runs): the master and the release carry the new line, and the saved source
+    differs from the original by that line only (saving in JupyterLab adds no noise)."""
+    import subprocess
+    import sys
+
+    import jupytext
+
+    file = lab.course / SOURCE
+    original = file.read_text(encoding="utf-8")
+    cells = jupytext.reads(original, fmt="py:percent").cells
+    index = next(i for i, c in enumerate(cells)
+                 if c.metadata.get("nbgrader", {}).get("grade_id") == EDITED_TEST_ID)
+
+    page.goto(lab.page_url(f"course/{ASSIGNMENT_DIR}", workspace=shots.scenario),
+              wait_until="domcontentloaded", timeout=OPEN_TIMEOUT * 1000)
+    item = page.locator(".jp-DirListing-item", has_text="neuron.py").first
+    item.click(button="right")
+    page.locator(".lm-Menu-item", has_text="Open With").first.hover()
+    page.locator(".lm-Menu-item", has_text="Jupytext Notebook").first.click()
+    panel = page.locator(PANEL)
+    deadline = time.monotonic() + OPEN_TIMEOUT
+    while panel.locator(CELL).count() != len(cells):
+        if time.monotonic() > deadline:
+            shots.take(page, "source-not-opened")
+            pytest.fail(f"{SOURCE} did not open as a notebook of {len(cells)} cells "
+                        f"(shows {panel.locator(CELL).count()})", pytrace=False)
+        page.wait_for_timeout(250)
+    shots.take(page, "source-opened-as-notebook")
+
+    editor = panel.locator(CELL).nth(index).locator(".cm-content").first
+    editor.scroll_into_view_if_needed()
+    editor.click()
+    page.keyboard.press("Control+Home")
+    page.keyboard.insert_text(NEW_ASSERT + "\n")
+    page.keyboard.press("Escape")
+    shots.take(page, "source-visible-test-edited", panel.locator(CELL).nth(index))
+    page.keyboard.press("Control+s")
+    tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current")
+    deadline = time.monotonic() + 30
+    while "jp-mod-dirty" in (tab.first.get_attribute("class") or "") \
+            or NEW_ASSERT not in file.read_text(encoding="utf-8"):
+        if time.monotonic() > deadline:
+            pytest.fail(f"{SOURCE} was not saved with the new line", pytrace=False)
+        page.wait_for_timeout(250)
+
+    saved = file.read_text(encoding="utf-8").splitlines()
+    before = original.splitlines()
+    added = [line for line in saved if line not in before]
+    assert added == [NEW_ASSERT] and len(saved) == len(before) + 1, (
+        f"saving the source in JupyterLab changed more than the added line: {added[:5]}")
+
+    result = subprocess.run([sys.executable, str(Path(__file__).parents[2] / "tools" /
+                                                 "release.py"), "--root", str(lab.course)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for folder in ("notebooks", "release"):
+        notebook = load_notebook(lab.course / folder / ASSIGNMENT_DIR / NOTEBOOK)
+        test = next(c for c in notebook if grading(c).get("grade_id") == EDITED_TEST_ID)
+        assert source(test).splitlines()[0] == NEW_ASSERT, (
+            f"{folder}/{ASSIGNMENT_DIR}/{NOTEBOOK} does not carry the edit")
+    print(f"edited {SOURCE} in JupyterLab; make release carried it to the master and release")
