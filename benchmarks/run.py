@@ -237,8 +237,11 @@ def notebook_times() -> dict[str, float]:
     import nbformat
     from nbclient import NotebookClient
 
+    from coursekit.settings import CourseSettings
+
+    settings = CourseSettings.read(ROOT)
     times = {}
-    for path in sorted(ROOT.glob("notebooks/*/*.ipynb")):
+    for path in [p for a in settings.with_masters() for p in settings.masters(a)]:
         nb = nbformat.read(path, as_version=4)
         start = time.perf_counter()
         NotebookClient(nb, timeout=120, kernel_name="python3",

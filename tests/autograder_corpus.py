@@ -21,14 +21,16 @@ from pathlib import Path
 
 import nbformat
 
+from coursekit.settings import CourseSettings
+
 ROOT = Path(__file__).resolve().parents[1]
 NEURON = "01_neuron"
 
 
 def assignments(root: Path = ROOT) -> list[str]:
-    """Assignment folders under notebooks/ that hold a master notebook (sorted)."""
-    return sorted(p.name for p in (root / "notebooks").iterdir()
-                  if p.is_dir() and any(p.glob("*.ipynb")))
+    """Declared assignments that have master notebooks, in teaching order (the course settings
+    reader: an undeclared folder is an error here as in `make release`)."""
+    return CourseSettings.read(root).with_masters()
 
 
 def _meta(cell) -> dict:

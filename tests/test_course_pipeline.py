@@ -43,7 +43,7 @@ def _load_release_tool():
 
 release_tool = _load_release_tool()
 ASSIGNMENTS = release_tool.existing_assignments()
-MASTERS = [p for a in ASSIGNMENTS for p in sorted((ROOT / "notebooks" / a).glob("*.ipynb"))]
+MASTERS = [p for a in ASSIGNMENTS for p in CourseSettings.read(ROOT).masters(a)]
 NBGRADER = [sys.executable, "-m", "nbgrader"]
 STUDENTS = ("solution", "untouched", "one-wrong")
 # nbgrader's gradebook runs the `alembic` command found on PATH: make it the one of this

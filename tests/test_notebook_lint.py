@@ -18,9 +18,10 @@ from coursekit.hidden import defined_functions, lint_hidden_block, split_hidden
 from coursekit.settings import CourseSettings
 
 ROOT = Path(__file__).resolve().parents[1]
-MASTERS = sorted((ROOT / "notebooks").glob("*/*.ipynb"))
-RELEASED = sorted((ROOT / "release").glob("*/*.ipynb"))
 SETTINGS = CourseSettings.read(ROOT)
+MASTERS = [p for a in SETTINGS.with_masters() for p in SETTINGS.masters(a)]
+RELEASED = [p for a in SETTINGS.declared
+            for p in sorted((SETTINGS.release / a).glob("*.ipynb"))]
 SOURCES = [p for a in SETTINGS.with_sources() for p in SETTINGS.sources(a)]
 LINE_LENGTH = 100  # the project's ruff limit; course/ruff.toml lifts it for cell headers only
 
