@@ -15,10 +15,12 @@ run once per session. Assignments 02-06 are covered as soon as their masters exi
 from __future__ import annotations
 
 import ast
+import base64
 import importlib.util
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import time
@@ -83,6 +85,33 @@ def test_master_runs_top_to_bottom_in_under_a_minute(master, record_property):
     assert elapsed < MASTER_TIME_LIMIT, (
         f"{_id(master)} took {elapsed:.1f} s; every master must run in under "
         f"{MASTER_TIME_LIMIT:.0f} s")
+
+
+FIGURE_WIDTH = 870  # px: JupyterLab's default notebook width; a wider image is shrunk to fit
+
+
+def _png_size(data: str) -> tuple[int, int]:
+    raw = base64.b64decode(data)
+    assert raw[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG image"
+    return struct.unpack(">II", raw[16:24])
+
+
+@pytest.mark.parametrize("master", MASTERS, ids=_id)
+def test_master_figures_fit_the_notebook_width(master):
+    """Every figure a student sees is readable at JupyterLab's default width: no image wider
+    than 870 px (JupyterLab would shrink it, and its text with it)."""
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(master, as_version=4)
+    NotebookClient(nb, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(master.parent)}}).execute()
+    sizes = [(index, _png_size(output["data"]["image/png"]))
+             for index, cell in enumerate(nb.cells) if cell.cell_type == "code"
+             for output in cell.outputs if "image/png" in output.get("data", {})]
+    assert sizes, f"{_id(master)} shows no figure"
+    print(f"{_id(master)}: figure sizes {[size for _, size in sizes]}")
+    wide = [(index, size) for index, size in sizes if size[0] > FIGURE_WIDTH]
+    assert not wide, f"{_id(master)}: figures wider than {FIGURE_WIDTH} px (cell, size): {wide}"
 
 
 # --------------------------------------------------------------------------------------------

@@ -293,3 +293,60 @@ def test_authoring_source_runs_top_to_bottom_as_a_notebook(source):
     assert not errors
     assert sum("✅" in "".join(o.get("text", "")) for c in nb.cells if c.cell_type == "code"
                for o in c.get("outputs", [])) >= 8
+
+
+# ---------------------------------------------------------------------------------------------
+# Hidden-test messages name the case and the mistake
+# ---------------------------------------------------------------------------------------------
+
+def _preamble_namespace() -> dict:
+    namespace: dict = {}
+    exec((ROOT / "source" / "coursekit" / "preamble.py").read_text(), namespace)
+    return namespace
+
+
+def test_an_error_in_a_hidden_case_names_the_case_and_a_likely_cause():
+    ns = _preamble_namespace()
+
+    def overflowing(z):
+        return np.exp(z)
+
+    with pytest.raises(AssertionError) as caught:
+        ns["_hidden_call"](overflowing, (np.array([1000.0]),), "softmax of big logits",
+                           "subtract the max")
+    message = str(caught.value)
+    assert message.startswith("hidden case softmax of big logits: your function raised "
+                              "FloatingPointError")
+    assert "Likely cause: subtract the max" in message and "RuntimeWarning" in message
+    assert caught.value.__context__ is None  # no chained traceback in the feedback
+    assert ns["_hidden_call"](np.add, (1.0, 2.0), "a sum") == 3.0
+
+
+def test_a_result_that_matches_a_typical_mistake_is_named():
+    ns = _preamble_namespace()
+    mistakes = [("summed instead of averaged", [2.0, 4.0]), ("wrong shape one", [[1.0, 2.0]])]
+    with pytest.raises(AssertionError, match="hidden case mse: summed instead of averaged"):
+        ns["_hidden_array"](np.array([2.0, 4.0]), [1.0, 2.0], "mse", mistakes=mistakes)
+    with pytest.raises(AssertionError, match="wrong shape one"):
+        ns["_hidden_array"](np.array([[1.0, 2.0]]), [1.0, 2.0], "mse", mistakes=mistakes)
+    with pytest.raises(AssertionError, match=r"hidden case mse: expected 1.0 at flat index 0"):
+        ns["_hidden_array"](np.array([5.0, 2.0]), [1.0, 2.0], "mse", mistakes=mistakes)
+    ns["_hidden_array"](np.array([1.0, 2.0]), [1.0, 2.0], "mse", mistakes=mistakes)
+    with pytest.raises(AssertionError, match="hidden case loss: half"):
+        ns["_hidden_float"](0.5, 1.0, "loss", mistakes=[("half", 0.5)])
+
+
+def test_corpus_outputs_keep_only_wrong_finite_results():
+    from coursekit.mistakes import Corpus
+
+    namespace = {"np": np}
+    corpus = Corpus(namespace)
+    corpus.add("ex", "sum", "def f(x):\n    return np.sum(x)\n", "sum", message="summed")
+    corpus.add("ex", "right", "def f(x):\n    return np.mean(x)\n", "x", message="same")
+    corpus.add("ex", "nan", "def f(x):\n    return np.log(-np.ones(1))[0]\n", "x", message="n")
+    corpus.add("ex", "raises", "def f(x):\n    raise ValueError\n", "x", message="r")
+    corpus.add("ex", "sum", "def f(x):\n    return 2 * np.sum(x)\n", "sum", message="twice")
+    assert [m.name for m in corpus.of("ex")] == ["sum", "right", "nan", "raises"]
+    assert corpus.outputs("ex", "f", np.array([1.0, 3.0]), want=2.0) == [("twice", 8.0)]
+    with pytest.raises(ValueError, match="defines no function"):
+        corpus.add("ex", "empty", "x = 1", "x")

@@ -96,42 +96,81 @@ _float32 = _type(_hidden_make([0.0], "f4")[0])
 
 def _hidden_values(got, shape, what):
     """The values of got, which must be a genuine ndarray of this shape, as Python floats."""
-    assert _type(got) is _ndarray, f"{what} should be a numpy array, got {_type(got).__name__}"
-    assert got.shape == shape, f"{what} has the wrong shape: expected {shape}, got {got.shape}"
+    assert _type(got) is _ndarray, (
+        f"hidden case {what}: should be a numpy array, got {_type(got).__name__}")
+    assert got.shape == shape, (
+        f"hidden case {what}: wrong shape: expected {shape}, got {got.shape}")
     return got.astype(_float).ravel().tolist()
+
+
+def _hidden_near(got, want, rtol, atol):
+    """True if got (a list of values) is as long as want (floats), finite, and close to it."""
+    if got.__len__() != want.__len__():
+        return False
+    i = 0
+    for w in want:
+        g = got[i]
+        if _type(g) is not _float or g - g != 0.0:  # not a float, or inf or nan
+            return False
+        if (g - w if g >= w else w - g) > atol + rtol * (w if w >= 0.0 else -w):
+            return False
+        i += 1
+    return True
 
 
 def _hidden_close(got, want, what, rtol=1e-6, atol=1e-9):
     """got, want: lists of floats; got must be finite and close to want."""
     i, n = 0, want.__len__()
-    assert got.__len__() == n, f"{what}: expected {n} values, got {got.__len__()}"
+    assert got.__len__() == n, f"hidden case {what}: expected {n} values, got {got.__len__()}"
     for w in want:
         g, at = got[i], ("" if n == 1 else f" at flat index {i}")
         assert _type(g) is _float and g - g == 0.0, (  # a float, not inf or nan
-            f"{what}: got {g!r}{at}, expected the finite value {w!r}")
+            f"hidden case {what}: got {g!r}{at}, expected the finite value {w!r}")
         d = g - w if g >= w else w - g
         assert d <= atol + rtol * (w if w >= 0.0 else -w), (
-            f"{what}: expected {w!r}{at}, got {g!r}")
+            f"hidden case {what}: expected {w!r}{at}, got {g!r}")
         i += 1
 
 
-def _hidden_array(got, want, what, rtol=1e-6, atol=1e-9):
-    """got must be a genuine ndarray close to want, a nested list literal."""
+def _hidden_named(got, shape, mistakes, what, rtol, atol):
+    """Fail with the message of the first typical mistake whose output on this case (computed
+    when the master was rendered) has this shape and these values (got: a list of floats)."""
+    for message, output in mistakes:
+        mistake_shape, mistake_values = _hidden_flatten(output)
+        if shape == mistake_shape and _hidden_near(got, mistake_values, rtol, atol):
+            assert False, f"hidden case {what}: {message}"  # noqa: B011
+
+
+def _hidden_array(got, want, what, rtol=1e-6, atol=1e-9, mistakes=()):
+    """got must be a genuine ndarray close to want, a nested list literal. mistakes: pairs
+    (message, output of a typical wrong solution on this case); a result that matches one
+    fails with its message before the generic comparison."""
     if _type(want) is _ndarray:  # (the helpers' own tests pass arrays)
         want = want.tolist()
     shape, flat = _hidden_flatten(want)
+    assert _type(got) is _ndarray, (
+        f"hidden case {what}: should be a numpy array, got {_type(got).__name__}")
+    values = got.astype(_float).ravel().tolist()
+    if got.shape == shape and _hidden_near(values, flat, rtol, atol):
+        return
+    _hidden_named(values, got.shape, mistakes, what, rtol, atol)
     _hidden_close(_hidden_values(got, shape, what), flat, what, rtol, atol)
 
 
-def _hidden_float(got, want, what, rtol=1e-6, atol=1e-9):
-    """got must be one float (Python or numpy float, or a 0-d array) close to want."""
+def _hidden_float(got, want, what, rtol=1e-6, atol=1e-9, mistakes=()):
+    """got must be one float (Python or numpy float, or a 0-d array) close to want; mistakes
+    as for _hidden_array."""
     kind = _type(got)
     if kind is _ndarray:
-        assert got.shape == (), f"{what} should be a single number, got shape {got.shape}"
+        assert got.shape == (), (
+            f"hidden case {what}: should be a single number, got shape {got.shape}")
     else:
         assert kind is _float or kind is _float64 or kind is _float32, (
-            f"{what} should be a single float, got {kind.__name__}")
-    _hidden_close([_float(got)], [_float(want)], what, rtol, atol)
+            f"hidden case {what}: should be a single float, got {kind.__name__}")
+    value = [_float(got)]
+    if not _hidden_near(value, [_float(want)], rtol, atol):
+        _hidden_named(value, (), mistakes, what, rtol, atol)
+    _hidden_close(value, [_float(want)], what, rtol, atol)
 
 
 def _hidden_quiet(fn, *args, **kwargs):
@@ -141,3 +180,23 @@ def _hidden_quiet(fn, *args, **kwargs):
         _warnings.simplefilter("error")
         with _numpy.errstate(over="raise", invalid="raise", divide="raise"):
             return fn(*args, **kwargs)
+
+
+def _hidden_call(fn, args, what, hint=""):
+    """fn(*args) under _hidden_quiet. If it raises, fail the hidden case with its name, the
+    error and a likely cause (numerical errors are only warnings in a student's own kernel:
+    say so), never with a bare traceback."""
+    try:
+        return _hidden_quiet(fn, *args)
+    except _Exception as error:
+        kind = _type(error).__name__
+        cause = hint
+        if kind == "FloatingPointError" or kind == "RuntimeWarning":
+            cause = (hint or "an exp overflowed, or a log or a division met 0") + (
+                "; the grader turns NumPy's overflow, divide-by-zero and invalid-value "
+                "warnings into errors (in your kernel they are RuntimeWarnings: watch for "
+                "them)")
+        failure = f"hidden case {what}: your function raised {kind}: {error}" + (
+            f". Likely cause: {cause}" if cause else "")
+    # Outside the except block, so the report shows this message, not a chained traceback.
+    assert False, failure  # noqa: B011

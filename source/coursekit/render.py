@@ -9,9 +9,10 @@ JupyterLab as a notebook and runs top to bottom there. Its cells:
   a graded test cell holds its visible tests, then one ``### BEGIN HIDDEN TESTS`` /
   ``### END HIDDEN TESTS`` block written as plain top-level code whose build-time inputs and
   expected values are wrapped in ``literal(...)`` (see :mod:`coursekit.hidden`);
-* authoring cells, tagged ``authoring`` (``# %% tags=["authoring"]``): imports and the functions
-  that compute the hidden cases, next to the test that uses them. They run in the instructor's
-  kernel and at render time, and never reach the master.
+* authoring cells, tagged ``authoring`` (``# %% tags=["authoring"]``): imports, the functions
+  that compute the hidden cases and the corpus of typical mistakes (:mod:`coursekit.mistakes`),
+  next to the test that uses them. They run in the instructor's kernel and at render time
+  (after the setup and solution cells above them), and never reach the master.
 
 :func:`render_source` writes the master ``notebooks/NN_topic/<name>.ipynb``: no outputs,
 kernelspec ``python3``, cell ids that are the grade_id of nbgrader cells and a counter
@@ -27,6 +28,8 @@ preamble and :mod:`scratchnn.functional`: rendering twice gives the same bytes.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import re
 import sys
 from pathlib import Path
@@ -68,13 +71,31 @@ def _nbgrader_meta(meta: dict, where: str) -> dict:
     return dict(meta)
 
 
-def _run_authoring_cells(nb, path: Path) -> dict:
-    """Execute the authoring cells in order in one fresh namespace, and return it."""
+def _runs_at_render(cell) -> bool:
+    """Authoring cells, and the cells they may build on: read-only setup/data cells and the
+    exercises' solutions (so a mistake corpus can call the correct versions of other
+    functions). Test cells, demos and plots do not run."""
+    if cell.cell_type != "code":
+        return False
+    meta = cell.metadata.get("nbgrader", {})
+    return (AUTHORING_TAG in cell.metadata.get("tags", []) or bool(meta.get("solution"))
+            or (bool(meta.get("locked")) and not meta.get("grade")))
+
+
+def authoring_namespace(path: Path, nb=None) -> dict:
+    """Run, in order and in one fresh namespace, the cells of the source that
+    :func:`_runs_at_render` selects (IPython magics skipped), and return the namespace: what the
+    hidden blocks' ``literal(...)`` arguments and the mistake corpus (``MISTAKES``) see."""
+    path = Path(path)
+    nb = nb if nb is not None else jupytext.read(path, fmt="py:percent")
     namespace: dict = {"__name__": f"authoring_{path.stem}"}
     for index, cell in enumerate(nb.cells):
-        if cell.cell_type == "code" and AUTHORING_TAG in cell.metadata.get("tags", []):
-            code = compile(cell.source, f"{path}, authoring cell {index}", "exec")
-            exec(code, namespace)  # noqa: S102 (the instructor's own source)
+        if _runs_at_render(cell):
+            source = "\n".join("" if re.match(r"\s*[%!]", line) else line
+                               for line in cell.source.split("\n"))
+            code = compile(source, f"{path}, cell {index}", "exec")
+            with contextlib.redirect_stdout(io.StringIO()):  # setup cells print
+                exec(code, namespace)  # noqa: S102 (the instructor's own source)
     return namespace
 
 
@@ -85,7 +106,7 @@ def render_source(path: Path) -> nbformat.NotebookNode:
     metadata, markers or hidden tests break the rules."""
     path = Path(path)
     nb = jupytext.read(path, fmt="py:percent")
-    namespace = _run_authoring_cells(nb, path)
+    namespace = authoring_namespace(path, nb)
 
     def evaluate(expression: str):
         return eval(expression, namespace)  # noqa: S307 (the instructor's own source)
