@@ -27,6 +27,9 @@ NOTEBOOK = "neuron.ipynb"
 RELEASE = f"release/{ASSIGNMENT_DIR}/{NOTEBOOK}"
 MASTER = f"notebooks/{ASSIGNMENT_DIR}/{NOTEBOOK}"
 PLAYGROUND_CALL = "neuron_playground("
+# A wrong answer to exercise 1 that students type (see the mistake corpus in the source), and the
+# words the last line of the error they see must contain.
+FIRST_MISTAKE = ("def neuron_forward(x, w, b):\n    return np.dot(w, x)\n", "without the bias")
 
 OPEN_TIMEOUT = 60.0        # seconds: notebook shown and its kernel idle
 CELLS_TIMEOUT = 60.0       # seconds: a run of a few cells (Shift+Enter)
@@ -292,8 +295,28 @@ def test_student_solves_exercise_plays_and_validates(lab, page, shots):
     nb.open()
     nb.shot("release-opened")
 
-    # Exercise 1, typed through the editor, then setup -> exercise -> its tests (Shift+Enter).
+    # Exercise 1 with a typical mistake (the bias forgotten): the test cell says what is wrong.
     assert "raise NotImplementedError()" in source(cells[first])
+    wrong, named = FIRST_MISTAKE
+    nb.type_into(first, wrong)
+    nb.select(setup[0])
+    for _ in range(setup[0], first_tests + 1):
+        page.keyboard.press("Shift+Enter")
+    deadline = time.monotonic() + CELLS_TIMEOUT
+    while not (state := nb.states([first_tests])[0]) or not state["stderr"]:
+        if time.monotonic() > deadline:
+            nb.shot("mistake-not-reported", first_tests)
+            pytest.fail("the test cell of exercise 1 showed no error for a wrong answer",
+                        pytrace=False)
+        page.wait_for_timeout(250)
+    shown = "\n".join(state["stderr"])
+    nb.shot("exercise-1-mistake-named", first_tests, output=True)
+    assert named in error_name(shown), (
+        f"for a neuron_forward that forgets the bias, the student sees {error_name(shown)!r}, "
+        f"which does not say {named!r}")
+    nb.wait_kernel_idle(CELLS_TIMEOUT, "the kernel did not finish the failing test")
+
+    # Then the right answer, typed through the editor, and the same cells again.
     nb.type_into(first, master_solution(master, first_id))
     nb.shot("exercise-1-typed", first)
     states = nb.run(setup[0], first_tests)
