@@ -9,13 +9,14 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: venv test lint pytest test-browser lab release test-notebooks grade bench clean
+.PHONY: student-bundle
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[course,dev]"
+	$(BIN)/python -m pip install --quiet -e ".[course,authoring,dev]"
 	touch $(STAMP)
 
 test: venv lint pytest test-browser
@@ -48,12 +49,20 @@ test-browser: venv
 
 lab: venv
 	$(BIN)/jupyter lab --no-browser $(LAB_ROOT) --ServerApp.root_dir="$(CURDIR)" \
-		--LabApp.default_url=/lab/tree/release/01_neuron/neuron.ipynb
+		--LabApp.default_url=/lab/tree/course/01_neuron
 
-# Student notebooks: regenerate release/<assignment>/ from every master in notebooks/ with
-# nbgrader (deterministic; no gradebook.db is left behind). Commit the result.
+# Render every authoring source course/<assignment>/*.py into its master notebooks/<assignment>/,
+# then regenerate release/<assignment>/ with nbgrader (deterministic; no gradebook.db is left
+# behind). Commit the three together. FORCE=1 overwrites a master edited by hand.
 release: venv
-	$(BIN)/python tools/release.py
+	$(BIN)/python tools/release.py $(if $(FORCE),--force,)
+
+# What students receive: dist/ with the release notebooks, the course support code they import
+# (no reference answers) and their environment spec; its README is the students' quick start.
+# Hand out dist/ (zipped) or install it on a JupyterHub (README: "Serving the course on a
+# JupyterHub"). Tested by tests/test_student_bundle.py and tests/browser/test_student_bundle.py.
+student-bundle: venv
+	$(BIN)/python tools/bundle.py --output dist
 
 # Execute every master notebook top to bottom (nbval, errors only). The same check, timed, is
 # part of `make test` (tests/test_course_pipeline.py).

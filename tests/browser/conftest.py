@@ -245,43 +245,13 @@ def lab(tmp_path_factory, artifacts):
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("JUPYTER_PATH", None)   # only this environment's kernels and extensions
-    token, port = secrets.token_hex(16), _free_port()
-    command = [
-        str(jupyter), "lab",
-        "--no-browser",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={course}",
-        f"--LabApp.user_settings_dir={settings}",
-        f"--LabApp.workspaces_dir={base / 'workspaces'}",
-        "--LabApp.news_url=None",
-    ]
+    program = [str(jupyter), "lab", f"--ServerApp.root_dir={course}",
+               f"--LabApp.user_settings_dir={settings}",
+               f"--LabApp.workspaces_dir={base / 'workspaces'}", "--LabApp.news_url=None"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
-        command.append("--allow-root")
-    log = artifacts / "jupyterlab.log"
-    with log.open("w") as log_file:
-        process = subprocess.Popen(command, cwd=course, env=env, stdout=log_file,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-    server = Lab(f"http://127.0.0.1:{port}", token, course, process, log)
+        program.append("--allow-root")
+    server = _start_lab(program, course, env, artifacts / "jupyterlab.log")
     try:
-        deadline = time.monotonic() + LAB_START_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"JupyterLab exited with code {process.returncode} before "
-                            f"answering.\n$ {' '.join(command)}\n--- server log (tail) ---\n"
-                            f"{server.log_tail()}", pytrace=False)
-            try:
-                server.api("status")
-                break
-            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"JupyterLab did not answer on {server.url} within "
-                            f"{LAB_START_TIMEOUT:.0f} s.\n$ {' '.join(command)}\n"
-                            f"--- server log (tail) ---\n{server.log_tail()}", pytrace=False)
-            time.sleep(0.25)
         specs = server.api("kernelspecs")
         if "python3" not in specs.get("kernelspecs", {}):
             pytest.fail(f"JupyterLab has no `python3` kernel: {sorted(specs['kernelspecs'])}",
@@ -315,10 +285,9 @@ def browser():
             chromium.close()
 
 
-@pytest.fixture
-def page(browser, lab):
-    """A fresh browser context and tab (a clean profile) for each test; the kernels the test
-    started are shut down after it."""
+def _tab(browser, server: Lab):
+    """A fresh browser context and tab (a clean profile); the kernels of ``server`` are shut
+    down after the test."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000},
                                   device_scale_factor=1)
     context.set_default_timeout(30_000)
@@ -328,7 +297,97 @@ def page(browser, lab):
     finally:
         context.close()
         try:
-            lab.shutdown_kernels()
+            server.shutdown_kernels()
         except OSError:
             pass
 
+
+@pytest.fixture
+def page(browser, lab):
+    """A fresh browser context and tab for each test on ``lab``."""
+    yield from _tab(browser, lab)
+
+
+
+# ------------------------------------------------------------------------------------------
+# The student bundle: JupyterLab as a student starts it (tests/browser/test_student_bundle.py)
+# ------------------------------------------------------------------------------------------
+def _bundle_tool():
+    """tools/bundle.py, the builder of the student bundle, loaded as a module."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bundle_tool", ROOT / "tools" / "bundle.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("bundle_tool", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _start_lab(program: list[str], course: Path, env: dict, log: Path) -> Lab:
+    """Start ``program`` (a JupyterLab command) in ``course`` on a free 127.0.0.1 port with a
+    new token, its output in ``log``; return the server once it answers."""
+    token, port = secrets.token_hex(16), _free_port()
+    command = [*program, "--no-browser", "--ServerApp.ip=127.0.0.1",
+               f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+               f"--IdentityProvider.token={token}"]
+    with log.open("w") as log_file:
+        process = subprocess.Popen(command, cwd=course, env=env, stdout=log_file,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    server = Lab(f"http://127.0.0.1:{port}", token, course, process, log)
+    try:
+        _wait_answering(server, command)
+    except BaseException:
+        _stop(server)
+        raise
+    return server
+
+
+def _wait_answering(server: Lab, command: list[str]) -> None:
+    """Wait until ``server`` answers /api/status; fail with its log if it exits or stalls."""
+    deadline = time.monotonic() + LAB_START_TIMEOUT
+    while True:
+        if server.process.poll() is not None:
+            pytest.fail(f"JupyterLab exited with code {server.process.returncode} before "
+                        f"answering.\n$ {' '.join(command)}\n--- server log (tail) ---\n"
+                        f"{server.log_tail()}", pytrace=False)
+        try:
+            server.api("status")
+            return
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"JupyterLab did not answer on {server.url} within "
+                        f"{LAB_START_TIMEOUT:.0f} s.\n$ {' '.join(command)}\n"
+                        f"--- server log (tail) ---\n{server.log_tail()}", pytrace=False)
+        time.sleep(0.25)
+
+
+@pytest.fixture(scope="session")
+def student_lab(tmp_path_factory, artifacts):
+    """JupyterLab started the way the bundle's README tells a student: the bundle built by
+    tools/bundle.py (into a temporary folder), a fresh virtual environment made from it alone
+    (``python -m venv`` + ``pip install -e .``: packages from the package index, the course
+    code from the bundle), then ``scratchnn-lab`` run in the bundle folder. Jupyter's config,
+    data and runtime folders are new and empty, and no setting of these tests is passed: the
+    bundle's own configuration must turn the news and the instructor tools off.
+    ``Lab.course`` is the bundle folder; ``Lab.process.args[0]`` the environment's command."""
+    tool = _bundle_tool()
+    base = tmp_path_factory.mktemp("student")
+    course = tool.build(base / "scratchnn-course").path
+    python = tool.create_student_env(course, base / "venv", compile_bytecode=False)
+    launcher = python.parent / "scratchnn-lab"
+    if not launcher.exists():
+        pytest.fail(f"`pip install -e {course}` installed no scratchnn-lab command in "
+                    f"{python.parent}", pytrace=False)
+    env = {**tool.student_environment(python.parent, base), "PYTHONUNBUFFERED": "1"}
+    server = _start_lab([str(launcher)], course, env, artifacts / "jupyterlab-student.log")
+    try:
+        yield server
+    finally:
+        _stop(server)
+
+
+@pytest.fixture
+def student_page(browser, student_lab):
+    """A fresh browser context and tab for a test on ``student_lab``."""
+    yield from _tab(browser, student_lab)

@@ -1,259 +1,18 @@
-"""Interactive widgets for the course notebooks.
-
-- :func:`neuron_playground`: one neuron with two inputs, weights on sliders (notebook 01).
-- :func:`optimizer_race`: SGD, momentum, Nesterov, RMSProp and Adam racing down a 2-D loss
-  surface (notebook 03); :func:`race_trajectories` is the computation behind it, no widgets.
-- :func:`training_scrubber`: a slider over snapshots of training, recorded with the
-  :class:`SnapshotRecorder` callback, showing the decision boundary and the loss curve.
-
-Every builder returns an ``ipywidgets.VBox`` holding its controls and an ``Output`` with the
-plot, and exposes them as ``box.controls`` (a dict by name) and ``box.output``, so code (and
-tests) can drive a widget by setting ``box.controls[name].value``.
-
-The widgets need the ``course`` extra (matplotlib and ipywidgets). Both are imported inside
-the functions, so ``import scratchnn.interactive`` stays cheap and works without them.
-"""
+"""The optimizer race of notebook 03: SGD, momentum, Nesterov, RMSProp and Adam racing down a
+2-D loss surface. :func:`race_trajectories` is the computation, :func:`optimizer_race` the
+widget."""
 
 from __future__ import annotations
 
-import base64
-import io
-import textwrap
 from dataclasses import dataclass, replace
 from typing import Callable, Mapping
 
 import numpy as np
 
-from .callbacks import Callback
+from ._common import describe, reference_functions, render_png, show_png, show_text
 
-__all__ = [
-    "neuron_playground", "optimizer_race", "race_trajectories", "RaceResult", "Surface",
-    "SURFACES", "OPTIMIZERS", "training_scrubber", "SnapshotRecorder",
-]
-
-
-def _default_activations() -> dict[str, Callable]:
-    from . import functional as F
-
-    return {
-        "sigmoid": F.sigmoid,
-        "tanh": F.tanh,
-        "relu": F.relu,
-        "leaky_relu": F.leaky_relu,
-        "linear": lambda z: np.asarray(z, dtype=float),
-    }
-
-
-def _signed(value: float) -> str:
-    """Format ``value`` as a term that follows another one: ``+ 1.5`` or ``- 1.5``."""
-    return f"{'-' if value < 0 else '+'} {abs(value):.1f}"
-
-
-def neuron_playground(
-    activations: Mapping[str, Callable] | None = None,
-    w1: float = 1.0,
-    w2: float = -1.0,
-    b: float = 0.0,
-    activation: str | None = None,
-    points=None,
-    extent: float = 3.0,
-    resolution: int = 121,
-    continuous_update: bool = False,
-):
-    """Build a widget to explore one neuron with two inputs: ``a = f(w1 x1 + w2 x2 + b)``.
-
-    Three sliders set the weights ``w1``, ``w2`` and the bias ``b``; a dropdown picks the
-    activation ``f``. On every change the plot is redrawn: on the left, the neuron's output
-    ``a`` over the square ``[-extent, extent]**2`` of inputs, with the decision boundary
-    ``z = w1 x1 + w2 x2 + b = 0`` drawn as a line (where a sigmoid neuron says 0.5, and a ReLU
-    neuron switches on); on the right, the activation curve ``f(z)`` with the range of ``z``
-    that the square covers shaded.
-
-    Parameters
-    ----------
-    activations:
-        Mapping from a name to a function ``f(z) -> ndarray`` applied elementwise, e.g. your
-        own ``{"sigmoid": sigmoid, "relu": relu}``. Defaults to the reference functions of
-        :mod:`scratchnn.functional` (sigmoid, tanh, relu, leaky_relu) plus ``linear``.
-    w1, w2, b:
-        Starting values of the sliders (each slider spans -5 to 5).
-    activation:
-        Name of the starting activation; defaults to the first key of ``activations``.
-    points:
-        Optional ``(X, y)`` with ``X`` of shape ``(N, 2)`` and labels ``y`` in {0, 1}, drawn
-        on top of the surface; the title then shows the accuracy of the rule ``z > 0 -> 1``.
-    extent, resolution:
-        Half-width of the input square and the number of grid points per axis.
-    continuous_update:
-        Redraw while a slider is dragged (``True``) or only when it is released (``False``).
-
-    Returns
-    -------
-    ipywidgets.VBox
-        Its children are the controls and an ``ipywidgets.Output`` holding the PNG of the
-        plot. For tests and curious students, the box also carries ``controls`` (a dict of
-        the four control widgets by name), ``output`` (the ``Output``), ``surface`` (the
-        last computed outputs, shape ``(resolution, resolution)``), ``png`` (the last
-        rendered image as bytes) and ``error`` (the message shown if the activation raised,
-        else ``None``).
-
-    Examples
-    --------
-    >>> from scratchnn.interactive import neuron_playground
-    >>> neuron_playground()                                   # doctest: +SKIP
-    >>> neuron_playground({"sigmoid": sigmoid, "relu": relu})  # your own functions
-    """
-    import ipywidgets as widgets
-    from IPython.display import Image, display
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    acts = dict(activations) if activations is not None else _default_activations()
-    if not acts:
-        raise ValueError("neuron_playground: `activations` is empty; pass at least one function")
-    for name, fn in acts.items():
-        if not callable(fn):
-            raise TypeError(f"neuron_playground: activation {name!r} is not callable")
-    if activation is None:
-        activation = next(iter(acts))
-    if activation not in acts:
-        raise ValueError(
-            f"neuron_playground: unknown activation {activation!r}; choose one of {sorted(acts)}"
-        )
-    if resolution < 2:
-        raise ValueError(f"neuron_playground: resolution must be at least 2, got {resolution}")
-    if points is not None:
-        px, py = np.asarray(points[0], dtype=float), np.asarray(points[1]).ravel()
-        if px.ndim != 2 or px.shape[1] != 2 or px.shape[0] != py.shape[0]:
-            raise ValueError(
-                f"neuron_playground: points must be (X, y) with X of shape (N, 2) and y of "
-                f"shape (N,), got X {px.shape} and y {py.shape}"
-            )
-
-    axis = np.linspace(-extent, extent, resolution)
-    x1, x2 = np.meshgrid(axis, axis)
-
-    def slider(value, description):
-        return widgets.FloatSlider(
-            value=value, min=-5.0, max=5.0, step=0.1, description=description,
-            continuous_update=continuous_update, readout_format=".1f",
-        )
-
-    controls = {
-        "w1": slider(w1, "w1"),
-        "w2": slider(w2, "w2"),
-        "b": slider(b, "b"),
-        "activation": widgets.Dropdown(
-            options=list(acts), value=activation, description="activation"
-        ),
-    }
-    out = widgets.Output()
-    box = widgets.VBox([
-        widgets.HBox([controls["w1"], controls["w2"]]),
-        widgets.HBox([controls["b"], controls["activation"]]),
-        out,
-    ])
-    box.controls, box.output = controls, out
-    box.surface = None
-    box.png = None
-    box.error = None
-
-    def draw(fn, name, wa, wb, bias):
-        z = wa * x1 + wb * x2 + bias
-        a = np.asarray(fn(z), dtype=float)
-        if a.shape != z.shape:
-            raise ValueError(f"returned shape {a.shape} for an input of shape {z.shape}")
-        zmin, zmax = float(z.min()), float(z.max())
-        reach = max(8.0, 1.25 * max(abs(zmin), abs(zmax)))
-        zs = np.linspace(-reach, reach, 401)
-        curve = np.asarray(fn(zs), dtype=float)
-
-        fig = Figure(figsize=(9.5, 4.0), layout="constrained")
-        FigureCanvasAgg(fig)
-        ax, ax_f = fig.subplots(1, 2, width_ratios=[1.15, 1])
-        image = ax.pcolormesh(x1, x2, a, cmap="coolwarm", shading="auto")
-        fig.colorbar(image, ax=ax, label=f"output a = {name}(z)")
-        if wa != 0.0 or wb != 0.0:
-            ax.contour(x1, x2, z, levels=[0.0], colors="black", linewidths=2)
-        title = f"z = {wa:.1f}·x1 {_signed(wb)}·x2 {_signed(bias)}"
-        if points is not None:
-            for label, marker, color in ((0, "o", "white"), (1, "^", "gold")):
-                mask = py == label
-                ax.scatter(px[mask, 0], px[mask, 1], marker=marker, c=color,
-                           edgecolors="black", s=36, label=f"class {label}")
-            ax.legend(loc="lower left", fontsize="small", framealpha=0.8)
-            pred = (wa * px[:, 0] + wb * px[:, 1] + bias > 0).astype(int)
-            title += f"   accuracy {np.mean(pred == py):.0%}"
-        ax.set(xlim=(-extent, extent), ylim=(-extent, extent), xlabel="x1", ylabel="x2",
-               title=title, aspect="equal")
-        ax_f.plot(zs, curve, color="black")
-        ax_f.axvspan(zmin, zmax, color="tab:orange", alpha=0.2, label="z values on the left")
-        ax_f.axvline(0.0, color="gray", linewidth=0.8)
-        ax_f.axhline(0.0, color="gray", linewidth=0.8)
-        ax_f.set(xlabel="z", ylabel=f"{name}(z)", title="the activation")
-        ax_f.legend(loc="upper left")
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=80)
-        return a, buffer.getvalue()
-
-    def redraw(change=None):
-        name = controls["activation"].value
-        wa, wb, bias = (float(controls[k].value) for k in ("w1", "w2", "b"))
-        out.clear_output(wait=True)
-        with out:
-            try:
-                surface, png = draw(acts[name], name, wa, wb, bias)
-            except Exception as exc:  # show the student's error next to the sliders
-                box.error = f"{name} raised {type(exc).__name__}" + (f": {exc}" if str(exc) else "")
-                print(box.error)
-                if isinstance(exc, NotImplementedError):
-                    print(f"Finish the exercise that defines `{name}` and run this cell again.")
-                return
-            box.error = None
-            box.surface, box.png = surface, png
-            display(Image(data=png, format="png"))
-
-    for control in controls.values():
-        control.observe(redraw, names="value")
-    redraw()
-    return box
-
-
-# --------------------------------------------------------------------------------------------
-# Shared helpers of the widgets
-# --------------------------------------------------------------------------------------------
-
-def _render_png(fig, dpi: int = 80) -> bytes:
-    """The figure as PNG bytes (drawn with the Agg canvas the figure was created with)."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    return buffer.getvalue()
-
-
-def _show_png(out, png: bytes, text: str) -> None:
-    """Replace what the ``Output`` widget shows with one image, in one step (no flicker).
-
-    Setting ``outputs`` works in a kernel and outside one (tests), unlike ``with out:``.
-    """
-    out.outputs = ({
-        "output_type": "display_data",
-        "data": {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": text},
-        "metadata": {},
-    },)
-
-
-def _show_text(out, text: str) -> None:
-    """Replace what the ``Output`` widget shows with a text message."""
-    out.outputs = ({"output_type": "stream", "name": "stdout", "text": text + "\n"},)
-
-
-def _describe(exc: BaseException) -> str:
-    return type(exc).__name__ + (f": {exc}" if str(exc) else "")
-
-
-# --------------------------------------------------------------------------------------------
-# Optimizer race on 2-D loss surfaces
-# --------------------------------------------------------------------------------------------
+__all__ = ["OPTIMIZERS", "Surface", "SURFACES", "RaceResult", "race_trajectories",
+           "optimizer_race"]
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam")
 
@@ -421,7 +180,8 @@ def race_trajectories(surface="rosenbrock", optimizers=OPTIMIZERS, lr=None, step
     """Run each optimizer from the same start on a 2-D surface; return the paths.
 
     Every run is plain full-batch descent on ``f(x, y)`` with the update rules of
-    :mod:`scratchnn.functional`, the parameter being the point ``p = (x, y)``, shape ``(2,)``:
+    :mod:`scratchnn.functional` (or yours, see ``rules``), the parameter being the point
+    ``p = (x, y)``, shape ``(2,)``:
 
     - ``sgd``: ``p <- p - lr g``
     - ``momentum``: ``v <- beta v + g``, ``p <- p - lr v``
@@ -456,7 +216,9 @@ def race_trajectories(surface="rosenbrock", optimizers=OPTIMIZERS, lr=None, step
         each called positionally like its :mod:`scratchnn.functional` counterpart:
         ``sgd(p, g, lr) -> p``; ``momentum(p, g, v, lr, beta) -> (p, v)`` (nesterov alike);
         ``rmsprop(p, g, s, lr, rho) -> (p, s)``; ``adam(p, g, m, v, t, lr, beta1, beta2)
-        -> (p, m, v)``.
+        -> (p, m, v)``. The reference module is imported only for the optimizers without a
+        rule here; in the students' course bundle, which has none, every optimizer needs
+        its rule (a missing one raises a ``TypeError`` that names it).
 
     Returns
     -------
@@ -470,8 +232,6 @@ def race_trajectories(surface="rosenbrock", optimizers=OPTIMIZERS, lr=None, step
     >>> paths["adam"].shape
     (201, 2)
     """
-    from . import functional as F
-
     surf = _as_surface(surface)
     names = _check_optimizers(optimizers, "race_trajectories")
     steps = surf.steps if steps is None else steps
@@ -504,10 +264,15 @@ def race_trajectories(surface="rosenbrock", optimizers=OPTIMIZERS, lr=None, step
     kicks = (np.random.default_rng(seed).normal(0.0, noise, size=(steps, 2)) if noise > 0
              else np.zeros((steps, 2)))
     beta1, beta2 = betas
+    missing = [name for name in names if name not in rules]
+    if missing:
+        hint = (f"no update rule for {', '.join(map(repr, missing))}: pass your own, e.g. "
+                f"rules={{{', '.join(f'{n!r}: {n}' for n in missing)}}}")
+        rules.update(reference_functions(missing, "race_trajectories", hint))
 
     result = RaceResult(surf)
     for name in names:
-        rule, rate = rules.get(name, getattr(F, name)), rates[name]
+        rule, rate = rules[name], rates[name]
         path = np.empty((steps + 1, 2))
         losses = np.full(steps + 1, np.nan)
         path[0] = p = start.copy()
@@ -681,7 +446,8 @@ def optimizer_race(surface="rosenbrock", optimizers=OPTIMIZERS, steps=None, star
         Starting momentum coefficient.
     rules:
         Your own update rules, e.g. ``{"adam": adam}`` (see :func:`race_trajectories`). A rule
-        that raises is reported in the legend and in ``error``; the others still run.
+        that raises is reported in the legend and in ``error``; the others still run. In the
+        students' course bundle an optimizer without a rule is reported the same way.
     resolution:
         Grid points per axis of the contour plot.
     continuous_update:
@@ -766,7 +532,7 @@ def optimizer_race(surface="rosenbrock", optimizers=OPTIMIZERS, steps=None, star
                                         noise=float(controls["noise"].value), seed=seed,
                                         rules=rules)
             except Exception as exc:  # a student's rule: report it, keep the others
-                problems[name] = f"raised {_describe(exc)}"
+                problems[name] = f"raised {describe(exc)}"
                 continue
             race[name] = one[name]
             race.losses[name], race.diverged[name] = one.losses[name], one.diverged[name]
@@ -774,12 +540,12 @@ def optimizer_race(surface="rosenbrock", optimizers=OPTIMIZERS, steps=None, star
         box.error = "; ".join(f"{k} {v}" for k, v in problems.items()) or None
         try:
             fig = _draw_race(race, surf, rate, n, resolution, problems)
-            box.png, box.figure = _render_png(fig), fig
+            box.png, box.figure = render_png(fig), fig
         except Exception as exc:
-            box.error = f"drawing {surf.name} failed: {_describe(exc)}"
-            _show_text(out, box.error)
+            box.error = f"drawing {surf.name} failed: {describe(exc)}"
+            show_text(out, box.error)
             return
-        _show_png(out, box.png, f"optimizer race on {surf.name}")
+        show_png(out, box.png, f"optimizer race on {surf.name}")
 
     def surface_changed(change):
         surf = choices[change["new"]]
@@ -795,300 +561,5 @@ def optimizer_race(surface="rosenbrock", optimizers=OPTIMIZERS, steps=None, star
     for key, control in controls.items():
         if key != "surface":
             control.observe(redraw, names="value")
-    redraw()
-    return box
-
-
-# --------------------------------------------------------------------------------------------
-# Scrubbing through training
-# --------------------------------------------------------------------------------------------
-
-class SnapshotRecorder(Callback):
-    """Callback that keeps a copy of the weights (and the logs) as training goes.
-
-    Pass it to ``fit`` and hand it to :func:`training_scrubber`::
-
-        recorder = SnapshotRecorder()
-        model.fit(x, y, epochs=30, callbacks=[recorder], verbose=0)
-        training_scrubber(model, recorder, x, y)
-
-    ``snapshots`` is a list of dicts ``{"epoch": k, "weights": [...], "logs": {...}}``: with
-    ``include_initial`` the first one holds the weights before training (``epoch`` 0, ``logs``
-    ``None``), then one after every ``every``-th epoch, ``epoch`` counting the epochs done
-    (from 1, as :func:`scratchnn.plot.history` does). ``weights`` is what
-    ``model.get_weights()`` returned (copies); ``logs`` the epoch's logs (``loss``, metrics,
-    ``val_*``, ``lr``). It starts afresh at every ``fit``. Memory: one copy of the weights per
-    snapshot, so raise ``every`` for big models.
-    """
-
-    def __init__(self, every: int = 1, include_initial: bool = True):
-        if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
-            raise ValueError(f"SnapshotRecorder: every must be an integer >= 1, got {every!r}")
-        self.every, self.include_initial = int(every), bool(include_initial)
-        self.snapshots: list[dict] = []
-
-    def on_train_begin(self, logs=None):
-        self.snapshots = []
-        if self.include_initial:
-            self.snapshots.append({"epoch": 0, "weights": self.model.get_weights(),
-                                   "logs": None})
-
-    def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every == 0:
-            self.snapshots.append({
-                "epoch": epoch + 1,
-                "weights": self.model.get_weights(),
-                "logs": {k: float(v) for k, v in (logs or {}).items()},
-            })
-
-    @property
-    def weights(self) -> list[list[np.ndarray]]:
-        """The weights of every snapshot, in order."""
-        return [s["weights"] for s in self.snapshots]
-
-    @property
-    def logs(self) -> list[dict | None]:
-        """The logs of every snapshot (``None`` for the initial one)."""
-        return [s["logs"] for s in self.snapshots]
-
-    @property
-    def epochs(self) -> list[int]:
-        """The epoch of every snapshot (0 = before training)."""
-        return [s["epoch"] for s in self.snapshots]
-
-    def __len__(self) -> int:
-        return len(self.snapshots)
-
-    def __repr__(self) -> str:
-        return f"SnapshotRecorder(snapshots={len(self.snapshots)}, every={self.every})"
-
-
-def _logs_per_snapshot(logs, n: int) -> tuple[list[dict | None], bool]:
-    """Logs aligned with ``n`` snapshots, and whether the first snapshot got none (it is taken
-    as the weights before training because there was one log fewer than snapshots)."""
-    logs = getattr(logs, "history", logs)  # a History
-    if isinstance(logs, Mapping):
-        lengths = {len(v) for v in logs.values()}
-        if len(lengths) > 1:
-            raise ValueError(f"training_scrubber: the logged lists differ in length: "
-                             f"{ {k: len(v) for k, v in logs.items()} }")
-        count = lengths.pop() if lengths else 0
-        logs = [{k: float(v[i]) for k, v in logs.items()} for i in range(count)]
-    else:
-        logs = list(logs)
-    for entry in logs:
-        if entry is not None and not isinstance(entry, Mapping):
-            raise TypeError(f"training_scrubber: each log must be a dict or None, got "
-                            f"{type(entry).__name__}")
-    logs = [None if e is None else {k: float(v) for k, v in e.items()} for e in logs]
-    if len(logs) == n:
-        return logs, False
-    if len(logs) == n - 1:
-        return [None, *logs], True
-    raise ValueError(f"training_scrubber: {len(logs)} logs do not fit {n} snapshots; pass one "
-                     f"per snapshot, or one fewer when the first snapshot holds the weights "
-                     f"before training")
-
-
-def _normalize_snapshots(snapshots, logs, model) -> list[dict]:
-    """A list of ``{"epoch", "weights", "logs"}`` from any accepted form, checked."""
-    if isinstance(snapshots, SnapshotRecorder):
-        entries, plain = [dict(s) for s in snapshots.snapshots], False
-    else:
-        snapshots = list(snapshots)
-        plain = not all(isinstance(s, Mapping) for s in snapshots)
-        entries = []
-        for i, s in enumerate(snapshots):
-            if plain:
-                entries.append({"epoch": i, "weights": s, "logs": None})
-            elif "weights" not in s:
-                raise ValueError(f"training_scrubber: snapshot {i} has no 'weights' key")
-            else:
-                entries.append({"epoch": s.get("epoch", i), "weights": s["weights"],
-                                "logs": s.get("logs")})
-    if not entries:
-        raise ValueError("training_scrubber: no snapshots; record them with SnapshotRecorder")
-    if logs is not None:
-        aligned, shifted = _logs_per_snapshot(logs, len(entries))
-        for i, (entry, log) in enumerate(zip(entries, aligned, strict=True)):
-            entry["logs"] = log
-            if plain and not shifted:  # the weights saved at the end of epoch i + 1
-                entry["epoch"] = i + 1
-    reference = model.get_weights()
-    for i, entry in enumerate(entries):
-        weights = list(entry["weights"])
-        if len(weights) != len(reference):
-            raise ValueError(f"training_scrubber: snapshot {i} has {len(weights)} weight "
-                             f"arrays, the model has {len(reference)}")
-        for j, (w, ref) in enumerate(zip(weights, reference, strict=True)):
-            if np.shape(w) != ref.shape:
-                raise ValueError(f"training_scrubber: snapshot {i}, weight {j} has shape "
-                                 f"{np.shape(w)}, the model's has shape {ref.shape}")
-        entry["weights"] = weights
-    return entries
-
-
-def _summary(logs: Mapping[str, float] | None) -> str:
-    if not logs:
-        return ""
-    return ", ".join(f"{k} {v:.4g}" for k, v in logs.items() if k != "lr")
-
-
-def training_scrubber(model, snapshots, x=None, y=None, logs=None, *, metric: str = "loss",
-                      resolution: int = 100, index: int | None = None,
-                      continuous_update: bool = False):
-    """Build a widget with a slider over saved snapshots of training.
-
-    For the snapshot the slider selects, the figure shows the decision boundary of the model
-    with that snapshot's weights on the 2-D points ``(x, y)`` (drawn by
-    :func:`scratchnn.plot.decision_boundary`), and the ``metric`` curve (train and, if
-    logged, validation) drawn solid up to that epoch with a marker on it, faint after it.
-    A play button steps through the epochs. The model is only borrowed: its own weights are
-    put back after every drawing, so building or using the widget never changes it.
-
-    Parameters
-    ----------
-    model:
-        The model the snapshots belong to (``get_weights``, ``set_weights``, ``predict``),
-        e.g. a :class:`scratchnn.Sequential`.
-    snapshots:
-        One of
-        - a :class:`SnapshotRecorder` that was passed to ``fit`` (the easiest);
-        - a list of dicts ``{"epoch": k, "weights": [...], "logs": {...}}``;
-        - a list of weight lists, each what ``model.get_weights()`` returned.
-    x, y:
-        Optional data for the decision boundary: points ``(N, 2)`` and labels ``(N,)`` (or
-        one-hot ``(N, C)``). Without them only the curve is drawn.
-    logs:
-        Optional logs that replace the snapshots' own: a ``History``, a dict of lists like
-        ``history.history``, or a list of dicts, one per snapshot, or one fewer (then the
-        first snapshot is the weights before training, epoch 0). For a plain list of weight
-        lists, snapshot ``i`` is epoch ``i + 1`` when there is one log per snapshot, epoch
-        ``i`` otherwise.
-    metric:
-        The logged quantity drawn on the right (``"loss"``, ``"accuracy"``, ...).
-    resolution:
-        Grid points per axis of the decision boundary.
-    index:
-        The snapshot shown first (default: the last).
-    continuous_update:
-        Redraw while the slider is dragged (``True``) or only when it is released.
-
-    Returns
-    -------
-    ipywidgets.VBox
-        A play button, the slider and an ``ipywidgets.Output`` with the PNG of the figure. It
-        carries ``controls`` (``{"epoch": the SelectionSlider, "play": the Play}``; the
-        slider's ``value`` is the snapshot's index, its label the epoch), ``output``,
-        ``snapshots`` (the normalized list of ``{"epoch", "weights", "logs"}``), ``index``
-        and ``epoch`` of the shown snapshot, ``figure`` (the last matplotlib Figure), ``png``
-        and ``error`` (the message if drawing failed, else ``None``).
-
-    Examples
-    --------
-    >>> recorder = SnapshotRecorder()
-    >>> model.fit(x, y, epochs=30, callbacks=[recorder], verbose=0)   # doctest: +SKIP
-    >>> training_scrubber(model, recorder, x, y)                       # doctest: +SKIP
-    """
-    import ipywidgets as widgets
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    from . import plot
-
-    for method in ("get_weights", "set_weights", "predict"):
-        if not callable(getattr(model, method, None)):
-            raise TypeError(f"training_scrubber: model must have {method}(), got "
-                            f"{type(model).__name__}")
-    entries = _normalize_snapshots(snapshots, logs, model)
-    n = len(entries)
-    if (x is None) != (y is None):
-        raise ValueError("training_scrubber: pass both x and y for the decision boundary, or "
-                         "neither")
-    if x is not None:
-        x = np.asarray(x)
-        if x.ndim != 2 or x.shape[1] != 2:
-            raise ValueError(f"training_scrubber: the decision boundary needs 2-D points x of "
-                             f"shape (N, 2), got {x.shape}")
-    keys = [k for k in (metric, f"val_{metric}")
-            if any(e["logs"] and k in e["logs"] for e in entries)]
-    if x is None and not keys:
-        raise ValueError(f"training_scrubber: nothing to show: pass x and y for the decision "
-                         f"boundary, or logs with {metric!r}")
-    index = n - 1 if index is None else int(index)
-    if not 0 <= index < n:
-        raise ValueError(f"training_scrubber: index {index} is out of range for {n} snapshots")
-
-    epochs = [e["epoch"] for e in entries]
-    labels = [str(e) for e in epochs]
-    if len(set(labels)) != n:
-        labels = [f"{i}: {e}" for i, e in enumerate(labels)]
-    slider = widgets.SelectionSlider(options=list(zip(labels, range(n), strict=True)),
-                                     value=index, description="epoch",
-                                     continuous_update=continuous_update)
-    play = widgets.Play(value=index, min=0, max=n - 1, step=1, interval=500,
-                        description="play")
-    widgets.jslink((play, "value"), (slider, "index"))
-    out = widgets.Output()
-    box = widgets.VBox([widgets.HBox([play, slider]), out])
-    box.controls, box.output, box.snapshots = {"epoch": slider, "play": play}, out, entries
-    box.index = box.epoch = box.figure = box.png = box.error = None
-
-    def draw(i: int):
-        entry = entries[i]
-        panels = (x is not None) + bool(keys)
-        fig = Figure(figsize=(max(5.2 * panels, 6.0), 4.4))
-        fig.subplots_adjust(left=0.14 / panels, right=1 - 0.04 / panels, bottom=0.12,
-                            top=0.86, wspace=0.25)
-        FigureCanvasAgg(fig)
-        axes = list(np.atleast_1d(fig.subplots(1, panels)))
-        if x is not None:
-            saved = model.get_weights()
-            try:
-                model.set_weights(entry["weights"])
-                plot.decision_boundary(model, x, y, resolution=resolution, ax=axes.pop(0))
-            finally:
-                model.set_weights(saved)
-        if keys:
-            ax = axes.pop(0)
-            for key, style in zip(keys, ("-", "--"), strict=False):
-                pts = [(j, e["epoch"], e["logs"][key]) for j, e in enumerate(entries)
-                       if e["logs"] and key in e["logs"]]
-                js, xs, vs = (np.array(v, dtype=float) for v in zip(*pts, strict=True))
-                line, = ax.plot(xs, vs, style, alpha=0.25)
-                done = js <= i
-                name = "train" if key == metric else "validation"
-                ax.plot(xs[done], vs[done], style, color=line.get_color(), label=name)
-                if i in js:
-                    ax.plot(entry["epoch"], entry["logs"][key], "o", markersize=8,
-                            color=line.get_color(), markeredgecolor="black")
-            ax.axvline(entry["epoch"], color="gray", linewidth=0.8, linestyle=":")
-            ax.set(xlabel="epoch", ylabel=metric, title=f"{metric} up to epoch {entry['epoch']}")
-            first, last = min(epochs), max(max(epochs), min(epochs) + 1)
-            ax.set_xlim(first - 0.03 * (last - first), last + 0.03 * (last - first))
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            ax.grid(True, alpha=0.3)
-            ax.legend(loc="best", fontsize="small")
-        summary = _summary(entry["logs"])
-        title = f"epoch {entry['epoch']}" + (f": {summary}" if summary else "")
-        fig.suptitle("\n".join(textwrap.wrap(title, width=60 * panels)) or title,
-                     fontsize="medium")
-        return fig
-
-    def redraw(change=None):
-        i = int(slider.value)
-        try:
-            fig = draw(i)
-            png = _render_png(fig)
-        except Exception as exc:
-            box.error = f"drawing snapshot {i} failed: {_describe(exc)}"
-            _show_text(out, box.error)
-            return
-        box.index, box.epoch, box.figure, box.png, box.error = \
-            i, entries[i]["epoch"], fig, png, None
-        _show_png(out, png, f"training at epoch {entries[i]['epoch']}")
-
-    slider.observe(redraw, names="value")
     redraw()
     return box

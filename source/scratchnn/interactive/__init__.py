@@ -1,0 +1,35 @@
+"""Interactive widgets for the course notebooks, one module per widget.
+
+- :func:`neuron_playground` (:mod:`.neuron`): one neuron with two inputs, weights on sliders
+  (notebook 01).
+- :func:`optimizer_race` (:mod:`.race`): SGD, momentum, Nesterov, RMSProp and Adam racing down
+  a 2-D loss surface (notebook 03); :func:`race_trajectories` is the computation behind it, no
+  widgets.
+- :func:`training_scrubber` (:mod:`.scrubber`): a slider over snapshots of training, recorded
+  with the :class:`SnapshotRecorder` callback, showing the decision boundary and the loss curve.
+
+Every builder returns an ``ipywidgets.VBox`` holding its controls and an ``Output`` with the
+plot, and exposes them as ``box.controls`` (a dict by name) and ``box.output``, so code (and
+tests) can drive a widget by setting ``box.controls[name].value``.
+
+The widgets run the student's own functions, passed as arguments (``activations=``,
+``rules=``). Only a default the caller leaves out comes from :mod:`scratchnn.functional`; the
+students' course bundle ships these widgets without it, and there a missing function raises
+:class:`MissingReferenceError` (a ``TypeError``) that says what to pass.
+
+The widgets need the ``course`` extra (matplotlib and ipywidgets). Both are imported inside
+the functions, so ``import scratchnn.interactive`` stays cheap and works without them.
+A new widget goes in a module of its own here, re-exported below.
+"""
+
+from __future__ import annotations
+
+from ._common import MissingReferenceError
+from .neuron import neuron_playground
+from .race import OPTIMIZERS, SURFACES, RaceResult, Surface, optimizer_race, race_trajectories
+from .scrubber import SnapshotRecorder, training_scrubber
+
+__all__ = [
+    "neuron_playground", "optimizer_race", "race_trajectories", "RaceResult", "Surface",
+    "SURFACES", "OPTIMIZERS", "training_scrubber", "SnapshotRecorder", "MissingReferenceError",
+]
