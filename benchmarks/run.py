@@ -250,6 +250,25 @@ def notebook_times() -> dict[str, float]:
     return times
 
 
+def playground_redraw_cpu(moves: int = 8) -> float:
+    """Median CPU seconds (process time: what the kernel spends, whatever else the machine does)
+    for one slider move of notebook 01's neuron playground; the target is < 0.25 s."""
+    from scratchnn import functional as F
+    from scratchnn.interactive import neuron_playground
+
+    rng = np.random.default_rng(1)
+    points = (np.vstack([rng.normal([-1.0, 1.0], 0.6, size=(20, 2)),
+                         rng.normal([1.0, -0.5], 0.6, size=(20, 2))]), np.repeat([0, 1], 20))
+    box = neuron_playground({"sigmoid": F.sigmoid, "relu": F.relu}, w1=0.5, w2=1.0,
+                            points=points)
+    times = []
+    for value in np.linspace(0.6, 2.0, moves):
+        start = time.process_time()
+        box.controls["w1"].value = float(value)
+        times.append(time.process_time() - start)
+    return statistics.median(times)
+
+
 def blas_info() -> str:
     try:
         from threadpoolctl import threadpool_info
@@ -323,6 +342,8 @@ def main(argv=None) -> int:
     print(f"peak NumPy memory during fit: {peak / 2**20:.1f} MiB "
           f"(dataset {x.nbytes / 2**20:.1f} MiB; target: extra <= 100 MiB beyond the data)")
     if args.notebooks:
+        print(f"\nneuron playground: {playground_redraw_cpu():.3f} s of CPU per slider move "
+              f"(median of 8; target < 0.25)")
         print("\n| notebook | seconds |\n|---|---|")
         for name, seconds in notebook_times().items():
             print(f"| {name} | {seconds:.1f} |")

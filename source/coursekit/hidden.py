@@ -290,10 +290,12 @@ def substitute_literals(code: str, evaluate, indent: int = 4) -> str:
     return code
 
 
-def render_hidden_block(body: str, evaluate, functions: set[str], where: str) -> str:
+def render_hidden_block(body: str, evaluate, functions: set[str], where: str,
+                        build_time: set[str] = frozenset()) -> str:
     """The master's hidden block for the authoring ``body`` (top-level code, no markers):
     literals substituted, the preamble statements it needs, all inside HIDDEN_RUNNER's function.
-    ``functions`` are the names of the functions under test; ``where`` names the cell in errors.
+    ``functions`` are the names of the functions under test; ``where`` names the cell in errors;
+    ``build_time``: names that exist at render time only (the authoring cells'), for hints.
     Raises HiddenTestError when the block breaks the rules of :func:`check_hidden_block`."""
     body = textwrap.dedent(body).strip("\n")
     try:
@@ -303,7 +305,7 @@ def render_hidden_block(body: str, evaluate, functions: set[str], where: str) ->
     helpers = trimmed_preamble(_names_used(code))
     text = "\n\n".join(part for part in (helpers, code) if part)
     block = HIDDEN_RUNNER + textwrap.indent(text, "    ")
-    check_hidden_block(block, functions, where)
+    check_hidden_block(block, functions, where, build_time)
     return block
 
 
@@ -319,10 +321,27 @@ def _code_objects(code: types.CodeType):
             yield from _code_objects(const)
 
 
-def check_hidden_block(block: str, functions: set[str], where: str) -> None:
+def _hints(names: set[str], build_time) -> str:
+    """What to write instead of looking up these names, for the error message."""
+    hints = []
+    if names & set(build_time):
+        hints.append(f"{sorted(names & set(build_time))} exist only when the master is "
+                     f"rendered: wrap build-time values in literal(...)")
+    if names & {"np", "numpy", "math"}:
+        hints.append("compare with the preamble's helpers (_hidden_array, _hidden_float, "
+                     "_hidden_close) and make arrays with _hidden_make")
+    if names - set(build_time) - {"np", "numpy", "math"}:
+        hints.append("for builtins use the preamble's types (_type, _float, _list, _tuple, "
+                     "_ndarray, _ValueError) and methods (x.__len__() for len(x))")
+    return "; ".join(hints)
+
+
+def check_hidden_block(block: str, functions: set[str], where: str,
+                       build_time: set[str] = frozenset()) -> None:
     """Refuse hidden tests that read a global or builtin name other than the functions under
     test (a student cell can rebind any global and patch builtins), or that import anything but
-    numpy and warnings (see _hidden_quiet). Raises HiddenTestError naming ``where``."""
+    numpy and warnings (see _hidden_quiet). Raises HiddenTestError naming ``where``, with a hint
+    (``build_time``: names of the authoring cells, which must be wrapped in literal())."""
     if not block.startswith(HIDDEN_RUNNER):
         raise HiddenTestError(f"{where}: the hidden block does not start with the runner "
                               f"{HIDDEN_RUNNER.splitlines()[0]!r}")
@@ -342,7 +361,7 @@ def check_hidden_block(block: str, functions: set[str], where: str) -> None:
     if unknown:
         raise HiddenTestError(
             f"{where}: the hidden tests look up the global or builtin names {sorted(unknown)}, "
-            f"which a student can rebind or patch: take them from the preamble or from literals")
+            f"which a student can rebind or patch: {_hints(unknown, build_time)}")
     if imports - ALLOWED_IMPORTS:
         raise HiddenTestError(f"{where}: the hidden tests import "
                               f"{sorted(imports - ALLOWED_IMPORTS)}: a student can fake any import")

@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import io
+import json
 import re
 import sys
 from pathlib import Path
@@ -46,6 +48,9 @@ GRADE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 NBGRADER_KEYS = {"grade", "grade_id", "locked", "points", "schema_version", "solution",
                  "cell_type", "task"}
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+# Notebook metadata of a rendered master: its source and a digest of its cells, so that a master
+# edited by hand (in JupyterLab, say) is noticed instead of silently overwritten.
+RECORD = "coursekit"
 
 
 class RenderError(ValueError):
@@ -99,13 +104,36 @@ def authoring_namespace(path: Path, nb=None) -> dict:
     return namespace
 
 
+def _header_lines(text: str) -> list[int]:
+    """1-based line numbers of the ``# %%`` cell headers of a percent source."""
+    return [n for n, line in enumerate(text.splitlines(), 1) if line.startswith("# %%")]
+
+
+def cells_digest(cells) -> str:
+    """SHA-256 of a notebook's cells (sources, metadata, outputs), as canonical JSON."""
+    text = json.dumps([dict(c) for c in cells], sort_keys=True, ensure_ascii=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def render_source(path: Path) -> nbformat.NotebookNode:
     """The nbgrader master notebook rendered from the authoring source ``path``.
 
-    Raises RenderError (or HiddenTestError, a ValueError too) naming the cell when a cell's
-    metadata, markers or hidden tests break the rules."""
+    Raises RenderError (or HiddenTestError, a ValueError too) naming the cell (its grade_id or
+    number, and the line of its header) when a cell's metadata, markers or hidden tests break
+    the rules."""
     path = Path(path)
-    nb = jupytext.read(path, fmt="py:percent")
+    text = path.read_text(encoding="utf-8")
+    nb = jupytext.reads(text, fmt="py:percent")
+    lines = _header_lines(text)
+    if len(lines) != len(nb.cells):   # code before the first header: no line numbers
+        lines = [None] * len(nb.cells)
+    for index, cell in enumerate(nb.cells):
+        broken = cell.metadata.get("incorrectly_encoded_metadata")
+        if broken is not None:
+            raise RenderError(
+                f"{path.name}, cell {index} (line {lines[index]}): the cell header's metadata "
+                f"is not valid JSON ({broken!r}): write true/false/null in lowercase and strings "
+                f"in double quotes, e.g. \"grade\": true")
     namespace = authoring_namespace(path, nb)
 
     def evaluate(expression: str):
@@ -116,7 +144,7 @@ def render_source(path: Path) -> nbformat.NotebookNode:
         tags = cell.metadata.get("tags", [])
         if AUTHORING_TAG in tags:
             continue
-        where = f"{path.name}, cell {index}"
+        where = f"{path.name}, cell {index} (line {lines[index]})"
         source = cell.source.strip("\n")
         new = (nbformat.v4.new_markdown_cell if cell.cell_type == "markdown"
                else nbformat.v4.new_code_cell)(source)
@@ -124,7 +152,7 @@ def render_source(path: Path) -> nbformat.NotebookNode:
             meta = _nbgrader_meta(cell.metadata["nbgrader"], where)
             new.metadata["nbgrader"] = meta
             cell_id = meta["grade_id"]
-            where = f"{path.name}, cell {cell_id!r}"
+            where = f"{path.name}, cell {cell_id!r} (line {lines[index]})"
         else:
             counter += 1
             cell_id = f"{'md' if cell.cell_type == 'markdown' else 'code'}-{counter:03d}"
@@ -136,18 +164,21 @@ def render_source(path: Path) -> nbformat.NotebookNode:
         ids.add(cell_id)
         new.id = cell_id
         if cell.cell_type == "code":
-            new.source = _render_code(source, meta, functions, evaluate, where)
+            new.source = _render_code(source, meta, functions, evaluate, where, namespace)
         cells.append(new)
 
     master = nbformat.v4.new_notebook()
     master.nbformat, master.nbformat_minor = 4, 5
-    master.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
+    master.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"},
+                       RECORD: {"source": f"{path.parent.name}/{path.name}",
+                                "cells_sha256": cells_digest(cells)}}
     master.cells = cells
     nbformat.validate(master)
     return master
 
 
-def _render_code(source: str, meta: dict, functions: set, evaluate, where: str) -> str:
+def _render_code(source: str, meta: dict, functions: set, evaluate, where: str,
+                 namespace: dict) -> str:
     has_solution = "### BEGIN SOLUTION" in source or "### END SOLUTION" in source
     if meta.get("solution"):
         if "### BEGIN SOLUTION" not in source or "### END SOLUTION" not in source:
@@ -168,7 +199,8 @@ def _render_code(source: str, meta: dict, functions: set, evaluate, where: str) 
         raise RenderError(f"{where}: hidden tests outside a locked, graded test cell")
     if after.strip():
         raise RenderError(f"{where}: nothing may follow ### END HIDDEN TESTS")
-    block = render_hidden_block(hidden, evaluate, set(functions), where)
+    block = render_hidden_block(hidden, evaluate, set(functions), where,
+                                build_time=set(namespace) - set(functions))
     return "\n".join([before, "### BEGIN HIDDEN TESTS", block.rstrip("\n"),
                       "### END HIDDEN TESTS"])
 
@@ -179,13 +211,38 @@ def notebook_text(nb) -> str:
     return text if text.endswith("\n") else text + "\n"
 
 
+def edited_by_hand(master: Path) -> bool:
+    """True if the master on disk is not what it was rendered as (its cells no longer match the
+    digest recorded at render time). A master without a record counts as not edited."""
+    try:
+        nb = nbformat.read(master, as_version=4)
+    except (OSError, ValueError):
+        return False
+    record = nb.metadata.get(RECORD, {})
+    digest = record.get("cells_sha256") if isinstance(record, dict) else None
+    return bool(digest) and digest != cells_digest(nb.cells)
+
+
 def render_all(settings: CourseSettings | None = None, assignments=None,
-               output: Path | None = None, check: bool = False) -> list[Path]:
+               output: Path | None = None, check: bool = False,
+               force: bool = False) -> list[Path]:
     """Render every source of ``assignments`` (default: all with sources) into its master
     (or into ``output``/<assignment>/ when given). With ``check``, write nothing and return the
-    masters that differ from their sources. Returns the masters written or differing."""
+    masters that differ from their sources. Returns the masters written or differing.
+
+    Raises RenderError, and writes nothing, if a master was edited by hand since it was
+    rendered (unless ``force``): the edit belongs in the source, and would be lost."""
     settings = settings or CourseSettings.read()
     names = settings.with_sources() if assignments is None else list(assignments)
+    if not check and output is None and not force:
+        edited = [settings.master_of(s) for a in names for s in settings.sources(a)
+                  if edited_by_hand(settings.master_of(s))]
+        if edited:
+            raise RenderError(
+                f"{', '.join(str(p.relative_to(settings.root)) for p in edited)} changed since "
+                f"it was rendered (edited by hand?): make the change in its source under "
+                f"{settings.authoring_directory}/ (open it as a notebook), or discard the edit "
+                f"with `make release FORCE=1`")
     done = []
     for assignment in names:
         sources = settings.sources(assignment)
@@ -215,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, help="with one source: the master's path")
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 if a master differs from its source")
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite masters edited by hand since they were rendered")
     args = parser.parse_args(argv)
     try:
         if args.sources:
@@ -227,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
                 Path(target).write_text(notebook_text(render_source(source)), encoding="utf-8")
                 print(f"rendered {source} -> {target}")
             return 0
-        results = render_all(check=args.check)
+        results = render_all(check=args.check, force=args.force)
     except (ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

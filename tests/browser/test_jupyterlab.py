@@ -459,11 +459,16 @@ def test_instructor_edits_the_authoring_source_and_the_release_follows(lab, page
     docs/authoring.md says), add a line to a visible test, save, run tools/release.py (what
     `make release` runs): the master and the release carry the new line, and the saved source
     differs from the original by that line only (saving in JupyterLab adds no noise)."""
+    import shutil
     import subprocess
     import sys
 
     import jupytext
 
+    # Scenario 2 ran the master in this course copy and saved it with its outputs: for
+    # `make release` that is a hand edit, which it refuses to overwrite. Start from the
+    # committed master, as an instructor's clean checkout would.
+    shutil.copy(Path(__file__).parents[2] / MASTER, lab.course / MASTER)
     file = lab.course / SOURCE
     original = file.read_text(encoding="utf-8")
     cells = jupytext.reads(original, fmt="py:percent").cells
