@@ -616,3 +616,42 @@ def test_a_fresh_environment_from_the_bundle_runs_every_release_notebook(bundle,
 
 if __name__ == "__main__" and sys.argv[1:2] == ["probe"]:
     probe(sys.argv[2], sys.argv[3], sys.argv[4:])
+
+
+def test_validate_starts_with_one_line_per_failing_exercise(tmp_path):
+    """The bundle's Validate (scratchnn_lab.validate, enabled in its jupyter-config) puts one
+    line per failing exercise first, with the message that names the mistake; nbgrader's own
+    report follows unchanged."""
+    import nbformat
+
+    config = json.loads((ROOT / "tools" / "student" / "jupyter-config" /
+                         "jupyter_server_config.d" / "scratchnn-student.json").read_text())
+    assert config["ServerApp"]["jpserver_extensions"].get("scratchnn_lab.validate") is True
+    spec = importlib.util.spec_from_file_location(
+        "scratchnn_lab_validate", ROOT / "tools" / "student" / "scratchnn_lab" / "validate.py")
+    validate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(validate)
+
+    nb = nbformat.read(RELEASE / "01_neuron" / "neuron.ipynb", as_version=4)
+    master = nbformat.read(MASTERS / "01_neuron" / "neuron.ipynb", as_version=4)
+    answers = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in master.cells}
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id == "ex1-neuron-forward":      # a typical mistake: the bias forgotten
+            cell.source = "def neuron_forward(x, w, b):\n    return np.dot(w, x)\n"
+        elif grade_id == "ex2-layer-forward":     # solved
+            cell.source = "\n".join(line for line in answers[grade_id].splitlines()
+                                    if "### " not in line)
+    path = tmp_path / "neuron.ipynb"
+    nbformat.write(nb, path)
+    results = validate.SummaryValidator().validate(str(path))
+    failed = results["failed"]
+    summary = failed[0]["source"].splitlines()
+    assert summary[0].startswith("11 exercises fail"), summary[0]
+    assert summary[1].startswith("Exercise 1 (ex1-neuron-forward): AssertionError:")
+    assert "without the bias" in summary[1]
+    assert not any(line.startswith("Exercise 2 ") for line in summary)
+    assert summary[2] == "Exercise 3 (ex3-sigmoid): not done yet (NotImplementedError)"
+    assert len(summary) == 12 and len(failed) == 12   # the summary, then nbgrader's 11 entries
+    assert validate.summary_line("ex4b-relu6-tests", "x\n\x1b[31mValueError\x1b[0m: bad") == (
+        "Exercise 4b (ex4b-relu6): ValueError: bad")

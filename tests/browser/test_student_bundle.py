@@ -130,6 +130,12 @@ def test_student_opens_the_bundle_solves_exercise_1_and_validates(student_lab, s
     report = dialog.locator(".jp-Dialog-body").inner_text()
     (shots.folder / f"{shots.scenario}-validate-report.txt").write_text(report)
     assert "NotImplementedError" in report, f"the report does not name the stubs:\n{report}"
+    # It starts with one line per failing exercise (scratchnn_lab.validate), then the details.
+    lines = [line.strip() for line in report.splitlines() if line.strip()]
+    stubs = len(exercises) - 1
+    assert lines[1].startswith(f"{stubs} exercises fail"), f"no summary first:\n{report}"
+    assert all(" (ex" in line and "not done yet" in line for line in lines[2:2 + stubs]), (
+        f"the summary does not have one line per failing exercise:\n{report}")
     reported = set(report.splitlines())
     for exercise in exercises:
         header = source(cells[graded_cell_after(cells, exercise)]).splitlines()[0]
