@@ -282,11 +282,21 @@ def test_flag_only_hidden_tests_resist_patched_builtins_and_reload(flag_only):
 def test_flag_only_keeps_points_but_flags(flag_only):
     course = Course(NEURON, "neuron.ipynb")
     _, softmax_test = course.exercise("softmax")
-    _, mse_test = course.exercise("mse")
     cells = flag_only.results[("cheat", NEURON)]["cells"]
     # In the default mode every test after the monkeypatching scores 0 (see the corpus run);
-    # flag-only keeps what the tests gave.
-    assert cells[f"neuron/{mse_test}"]["score"] == cells[f"neuron/{mse_test}"]["max_score"]
+    # flag-only keeps what the tests gave: each graded cell scores its points exactly when it
+    # ran without an error. (The cheat's patched numpy.isclose makes the tests' "is it this
+    # typical mistake?" checks fail too: rigging comparisons only hurts the cheater.)
+    graded = nbformat.read(flag_only.out / "autograded" / "cheat" / NEURON / "neuron.ipynb",
+                           as_version=4)
+    errors = {c.metadata["nbgrader"]["grade_id"]: any(o.get("output_type") == "error"
+                                                      for o in c.get("outputs", []))
+              for c in graded.cells if c.metadata.get("nbgrader", {}).get("grade")}
+    kept = {gid: cells[f"neuron/{gid}"]["score"] for gid, failed in errors.items() if not failed}
+    assert kept and all(score == cells[f"neuron/{gid}"]["max_score"]
+                        for gid, score in kept.items()), kept
+    assert all(cells[f"neuron/{gid}"]["score"] == 0.0 for gid, failed in errors.items()
+               if failed)
     lines = [p for p in flag_only.problems_of("cheat") if p["kind"] == "integrity"]
     assert lines and all(p["detail"].endswith("flagged only") for p in lines), lines
     row = flag_only.grades[("cheat", NEURON)]

@@ -298,7 +298,7 @@ def test_widgets_and_package_without_the_reference(bundle, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(bundle / "src"), "MPLBACKEND": "Agg"}
     result = subprocess.run([sys.executable, "-c", code, str(bundle / "src")], cwd=tmp_path,
                             env=env, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0 and result.stdout.strip().endswith("\nok"), (
+    assert result.returncode == 0 and result.stdout.strip().splitlines()[-1:] == ["ok"], (
         result.stdout[-2000:] + result.stderr[-3000:])
 
 
