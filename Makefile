@@ -16,7 +16,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[course,authoring,dev]"
+	$(BIN)/python -m pip install --quiet -e ".[course,authoring,grading,dev]"
 	touch $(STAMP)
 
 test: venv lint pytest test-browser

@@ -4,33 +4,54 @@ Two layouts are recognised (the originals are only ever read):
 
 **nbgrader tree** -- ``<dir>/submitted/<student>/<assignment>/*.ipynb`` or the same without the
 ``submitted`` level (``<dir>/<student>/<assignment>/``). Other files in the assignment folder
-(data a student added) are graded along; ``timestamp.txt`` gives the submission time.
+(data a student added) are graded along; ``timestamp.txt`` gives the submission time. The
+folder name is the student id, as nbgrader has it.
 
 **Flat LMS export** -- one ``.ipynb`` or ``.zip`` per student and assignment, directly in
 ``<dir>``. The file name (without the extension, and without a trailing ``-N`` that Canvas adds
 to resubmissions) is matched in this order:
 
-1. ``<student>_<assignment>``, where ``<assignment>`` is an assignment id of the course
-   (``alice_01_neuron.ipynb``; the student id may itself contain ``_``);
-2. ``<student>_<anything>_<notebook>`` or ``<student>_<notebook>``, where ``<notebook>`` is
-   the name of one of the course's master notebooks (``neuron``) -- the form of Canvas
-   (``alice_LATE_1234_5678_neuron-2.ipynb``) and Moodle (``Alice Smith_42_assignsubmission_
-   file_neuron.ipynb``) downloads; the student id is the text before the first ``_``;
-3. for a zip only: ``<student>[_<anything>].zip``, the assignment found inside the zip (a folder
+1. Moodle: ``<name>_<participant id>_assignsubmission_<plugin>_<file>``
+   (``Zoë Ågren_42_assignsubmission_file_neuron.ipynb``; the name may contain ``_``);
+2. Canvas: ``<name>_[LATE_]<user id>_<file id>_<file>`` (``alice_LATE_1234_5678_neuron-2``);
+   in both, ``<file>`` must name an assignment or a master notebook (as below), or the file is a
+   zip (its assignment is found inside), else the next rules are tried;
+3. ``<student>_<assignment>``, where ``<assignment>`` is an assignment id of the course
+   (``alice_01_neuron.ipynb``; the student name may itself contain ``_``);
+4. ``<student>_<anything>_<notebook>`` or ``<student>_<notebook>``, where ``<notebook>`` is
+   the name of one of the course's master notebooks (``neuron``); the student name is the text
+   before the first ``_``, the LMS id the first all-digit field after it, if any;
+5. for a zip only: ``<student>[_<anything>].zip``, the assignment found inside the zip (a folder
    named after an assignment, or a notebook named after a master notebook).
 
 A zip may hold the notebook in any subfolder; ``__MACOSX`` and checkpoint folders are skipped.
-A student id is cleaned to letters, digits and ``. _ @ + -`` (other characters become ``-``).
-When several files give the same student and notebook, the one with the highest resubmission
-number (then the last name in sort order) is graded and the others are logged.
+
+**Who is who.** A student is the pair (name as the LMS wrote it, Unicode NFC, LMS id or none):
+two files are the same student only when both are equal. Nothing else ever merges students.
+The student id is the name transliterated to ASCII (:func:`clean_student_id`, ``Зоя Иванова``
+-> ``Zoya-Ivanova``), at most :data:`MAX_ID_LENGTH` characters. When several students would
+get the same id (compared without case: ``Zoë``/``Zoé``, two ``Anna Smith`` with different LMS
+ids, names cut at the length limit), every one of them gets a suffix -- its LMS id, or else
+a short hash of its name -- and an ``id-disambiguated`` problem says who is who.
+
+When several files of the same student give the same notebook (a resubmission), the one with
+the highest resubmission number (then the last file name in sort order) is graded and each
+replaced file is logged as ``duplicate-submission``, naming the file that won and why.
 """
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import re
+import unicodedata
 import zipfile
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+
+from anyascii import anyascii
 
 from .course import Course
 from .problems import Problem
@@ -38,8 +59,12 @@ from .problems import Problem
 MAX_NOTEBOOK_BYTES = 50 * 2**20
 MAX_ZIP_BYTES = 200 * 2**20
 MAX_EXTRA_BYTES = 50 * 2**20
+MAX_ID_LENGTH = 64  # characters of a student id (suffix included)
 _RESUBMISSION = re.compile(r"^(?P<stem>.*?)-(?P<n>\d+)$")
 _BAD_ID_CHARS = re.compile(r"[^A-Za-z0-9._@+-]+")
+_MOODLE = re.compile(r"^(?P<name>.+?)_(?P<lms>\d{1,20})_assignsubmission_[A-Za-z]+_(?P<file>.+)$")
+_CANVAS = re.compile(r"^(?P<name>[^_]+)_(?:(?i:late)_)?(?P<lms>\d{1,20})_\d+_(?P<file>.+)$")
+_DIGITS = re.compile(r"^\d{1,20}$")
 
 
 @dataclass
@@ -65,38 +90,153 @@ class Submission:
 
 
 def clean_student_id(text: str) -> str:
-    """A student id safe for paths and CSV: ``Alice Smith`` -> ``Alice-Smith``."""
-    return _BAD_ID_CHARS.sub("-", text.strip()).strip("-.") or "unknown"
+    """A readable student id, safe for paths and CSV, from a name: transliterated to ASCII
+    (``Zoë Ågren`` -> ``Zoe-Agren``, ``Пётр`` -> ``Petr``, ``张伟`` -> ``ZhangWei``, an emoji to
+    its name), then letters, digits and ``. _ @ + -`` only (other runs become ``-``), at most
+    :data:`MAX_ID_LENGTH` characters; ``unknown`` if nothing is left.
+
+    Different names can give the same id: :func:`assign_student_ids` makes them unique.
+    """
+    ascii_text = anyascii(unicodedata.normalize("NFC", text))
+    cleaned = _BAD_ID_CHARS.sub("-", ascii_text).strip("-.")
+    return cleaned[:MAX_ID_LENGTH].rstrip("-.") or "unknown"
+
+
+@dataclass(frozen=True, order=True)
+class Identity:
+    """One student of a flat export: the name as the LMS wrote it (NFC) and its LMS id."""
+
+    name: str
+    lms_id: str = ""  # participant / user id from the file name; "" when the name has none
+
+    def describe(self) -> str:
+        """``'Zoë Ågren' (LMS id 42)``, for the problem log."""
+        return f"{self.name!r}" + (f" (LMS id {self.lms_id})" if self.lms_id else "")
+
+
+def _identity(name: str, lms_id: str = "") -> Identity:
+    return Identity(unicodedata.normalize("NFC", name), lms_id)
+
+
+def _with_suffix(base: str, suffix: str) -> str:
+    room = MAX_ID_LENGTH - len(suffix) - 1
+    return f"{base[:room].rstrip('-.') or 'unknown'}-{suffix}"
+
+
+def _suffixes(who: Identity, unique_lms: bool) -> Iterator[str]:
+    """Suffixes to try for a student whose id collides: the LMS id, then hashes."""
+    if who.lms_id and unique_lms:
+        yield who.lms_id
+    digest = hashlib.sha256(f"{who.name}\0{who.lms_id}".encode()).hexdigest()[:8]
+    yield digest
+    yield from (f"{digest}-{n}" for n in itertools.count(2))
+
+
+def assign_student_ids(identities: set[Identity]
+                       ) -> tuple[dict[Identity, str], dict[Identity, str]]:
+    """(identity -> student id, identity -> note) for the students of one export.
+
+    The id is :func:`clean_student_id` of the name. Students whose ids would be equal (ignoring
+    case, as a case-insensitive file system would) all get a suffix instead: the LMS id when
+    it tells them apart, else 8 hex digits of a hash of name and LMS id (stable across runs).
+    Each of them gets a note saying who else wanted the id. No two identities share an id.
+    """
+    base = {who: clean_student_id(who.name) for who in identities}
+    groups: dict[str, list[Identity]] = {}
+    for who in sorted(identities):
+        groups.setdefault(base[who].casefold(), []).append(who)
+    ids: dict[Identity, str] = {}
+    notes: dict[Identity, str] = {}
+    taken: set[str] = set()
+    for group in groups.values():
+        if len(group) == 1:
+            ids[group[0]] = base[group[0]]
+            taken.add(base[group[0]].casefold())
+    for key in sorted(k for k, g in groups.items() if len(g) > 1):
+        group = groups[key]
+        lms_count = Counter(who.lms_id for who in group)
+        for who in group:
+            for suffix in _suffixes(who, unique_lms=lms_count[who.lms_id] == 1):
+                sid = _with_suffix(base[who], suffix)
+                if sid.casefold() not in taken:
+                    break
+            ids[who] = sid
+            taken.add(sid.casefold())
+        for who in group:
+            others = ", ".join(f"{o.describe()} is {ids[o]!r}" for o in group if o != who)
+            notes[who] = (f"{who.describe()} is {ids[who]!r}, not {base[who]!r}, which "
+                          f"{len(group) - 1} other student(s) would also get: {others}")
+    return ids, notes
 
 
 @dataclass
 class _Candidate:
-    student: str
+    who: Identity
     assignment: str | None
     notebook: str | None  # master notebook stem, if the name said so
     path: Path
     rank: int
 
 
-def _match_name(course: Course, stem: str) -> tuple[str, str | None, str | None] | None:
-    """(student, assignment, notebook) from a flat file's stem, or None."""
-    for assignment in sorted(course.assignments, key=len, reverse=True):
-        if stem.endswith("_" + assignment) and len(stem) > len(assignment) + 1:
-            return clean_student_id(stem[: -len(assignment) - 1]), assignment, None
+def _notebook_owners(course: Course) -> dict[str, list[str]]:
+    """Master notebook name -> the assignments that have a notebook so named."""
     owners: dict[str, list[str]] = {}
     for assignment in course.assignments:
         for name in course.notebook_names(assignment):
             owners.setdefault(name, []).append(assignment)
+    return owners
+
+
+def _match_target(course: Course, text: str, context: str) -> tuple[str, str | None] | None:
+    """(assignment, notebook) named by the end of ``text``, or None. ``context``: the whole
+    name, searched for the assignment id when several assignments have a notebook so named."""
+    for assignment in sorted(course.assignments, key=len, reverse=True):
+        if text == assignment or text.endswith("_" + assignment):
+            return assignment, None
+    owners = _notebook_owners(course)
+    for name in sorted(owners, key=len, reverse=True):
+        if text == name or text.endswith("_" + name):
+            candidates = owners[name]
+            if len(candidates) > 1:  # a notebook name shared by assignments: need the id too
+                candidates = [a for a in candidates if a in context]
+            if len(candidates) == 1:
+                return candidates[0], name
+    return None
+
+
+def _match_name(course: Course, stem: str, is_zip: bool = False
+                ) -> tuple[Identity, str | None, str | None] | None:
+    """(student, assignment, notebook) from a flat file's stem, or None."""
+    for pattern in (_MOODLE, _CANVAS):
+        m = pattern.match(stem)
+        if m and m["name"].strip():
+            target = _match_target(course, m["file"], stem)
+            if target is not None:
+                return _identity(m["name"], m["lms"]), *target
+            if is_zip:
+                return _identity(m["name"], m["lms"]), None, None
+    for assignment in sorted(course.assignments, key=len, reverse=True):
+        if stem.endswith("_" + assignment) and len(stem) > len(assignment) + 1:
+            return _identity(stem[: -len(assignment) - 1]), assignment, None
+    owners = _notebook_owners(course)
     for name in sorted(owners, key=len, reverse=True):
         if stem.endswith("_" + name) and len(stem) > len(name) + 1:
             middle = stem[: -len(name) - 1]
-            student = middle.split("_", 1)[0]
+            student, _, rest = middle.partition("_")
             candidates = owners[name]
             if len(candidates) > 1:  # a notebook name shared by assignments: need the id too
                 candidates = [a for a in candidates if a in middle]
             if len(candidates) == 1 and student:
-                return clean_student_id(student), candidates[0], name
+                return _identity(student, _first_number(rest)), candidates[0], name
+    if is_zip and stem.partition("_")[0]:
+        student, _, rest = stem.partition("_")
+        return _identity(student, _first_number(rest)), None, None
     return None
+
+
+def _first_number(text: str) -> str:
+    """The first ``_``-separated field of ``text`` that is all digits (an LMS id), or ""."""
+    return next((f for f in text.split("_") if _DIGITS.match(f)), "")
 
 
 def _split_rank(stem: str) -> tuple[str, int]:
@@ -235,24 +375,31 @@ def _intake_flat(folder: Path, course: Course, selected: list[str]
     problems: list[Problem] = []
     candidates: list[_Candidate] = []
     for path in sorted(folder.iterdir()):
-        if path.name.startswith("."):
-            continue
         suffix = path.suffix.lower()
+        # Hidden files are skipped, but not a submission whose student name starts with a dot;
+        # "._*" are the resource forks macOS adds next to each file in a zip.
+        if path.name.startswith(".") and (path.name.startswith("._")
+                                          or suffix not in (".ipynb", ".zip")):
+            continue
         stem, rank = _split_rank(path.stem)
-        matched = _match_name(course, stem) if path.is_file() else None
-        if suffix == ".zip" and matched is None and path.is_file():
-            matched = (clean_student_id(stem.split("_", 1)[0]), None, None)
+        matched = (_match_name(course, stem, is_zip=suffix == ".zip") if path.is_file()
+                   else None)
         if matched is None or suffix not in (".ipynb", ".zip"):
             problems.append(Problem("", "", "", "unrecognised-file", detail=(
                 f"{path.name}: expected <student>_<assignment>.ipynb|zip or "
                 f"<student>_..._<notebook>.ipynb|zip; skipped")))
             continue
-        student, assignment, notebook = matched
-        candidates.append(_Candidate(student, assignment, notebook, path, rank))
+        who, assignment, notebook = matched
+        candidates.append(_Candidate(who, assignment, notebook, path, rank))
+    # Ids over every file of the export, whatever is selected: the same ids on every run.
+    ids, notes = assign_student_ids({c.who for c in candidates})
 
-    subs: dict[tuple[str, str], Submission] = {}
-    # Highest resubmission number last, so it wins; ties by name.
-    for cand in sorted(candidates, key=lambda c: (c.student, c.rank, c.path.name)):
+    subs: dict[tuple[Identity, str], Submission] = {}
+    noted: set[Identity] = set()
+    ranks: dict[tuple[Identity, str, str], int] = {}  # rank of the file graded per notebook
+    # Per student, the highest resubmission number last, so it wins; ties by name.
+    for cand in sorted(candidates, key=lambda c: (c.who, c.rank, c.path.name)):
+        student = ids[cand.who]
         if cand.path.suffix.lower() == ".zip":
             assignment, found, error = _zip_notebooks(cand.path, course, cand.assignment)
         else:
@@ -262,25 +409,38 @@ def _intake_flat(folder: Path, course: Course, selected: list[str]
             if data is None:
                 error = f"larger than {MAX_NOTEBOOK_BYTES // 2**20} MiB"
         if assignment is None:
-            problems.append(Problem(cand.student, "", "", "unrecognised-file", detail=(
+            problems.append(Problem(student, "", "", "unrecognised-file", detail=(
                 f"{cand.path.name}: no notebook of a known assignment inside; skipped")))
+            if cand.who in notes and cand.who not in noted:
+                noted.add(cand.who)
+                problems.append(Problem(student, "", "", "id-disambiguated",
+                                        detail=notes[cand.who]))
             continue
         if assignment not in selected:
             continue
-        sub = subs.setdefault((cand.student, assignment), Submission(cand.student, assignment))
+        sub = subs.get((cand.who, assignment))
+        if sub is None:
+            sub = subs[(cand.who, assignment)] = Submission(student, assignment)
+            if cand.who in notes:
+                sub.problem("id-disambiguated", notes[cand.who])
         if error:
             kind = "invalid-zip" if cand.path.suffix.lower() == ".zip" else "invalid-notebook"
             sub.problem(kind, f"{cand.path.name}: {error}")
-        # A later candidate replaces earlier notebooks of the same name.
+        # A later file of the same student replaces earlier notebooks of the same name.
         names = course.notebook_names(assignment)
         hinted = cand.notebook or (names[0] if len(names) == 1 else None)
-        fresh = Submission(cand.student, assignment)
+        fresh = Submission(student, assignment)
         _assign_notebooks(course, fresh, found, hinted)
         for name, data in fresh.notebooks.items():
             if name in sub.notebooks:
-                sub.problem("duplicate-submission", f"{sub.origins[name]} replaced by the later "
-                            f"{fresh.origins[name]}", notebook=name)
+                old, old_rank = sub.origins[name], ranks[(cand.who, assignment, name)]
+                why = (f"resubmission {cand.rank} > {old_rank}" if cand.rank != old_rank else
+                       "same resubmission number, later file name")
+                sub.problem("duplicate-submission", (
+                    f"{old} replaced by {fresh.origins[name]}: both from {cand.who.describe()} "
+                    f"({why})"), notebook=name)
             sub.notebooks[name], sub.origins[name] = data, fresh.origins[name]
+            ranks[(cand.who, assignment, name)] = cand.rank
         sub.problems.extend(p for p in fresh.problems if p.kind != "duplicate-submission")
     return list(subs.values()), problems
 

@@ -13,6 +13,7 @@ KINDS: dict[str, str] = {
     "unrecognised-file": "a file in the submissions folder whose name matches no rule; skipped",
     "invalid-zip": "a zip that cannot be read, or is too large; its notebooks count as missing",
     "duplicate-submission": "several files for one student and notebook; the latest was graded",
+    "id-disambiguated": "students whose names give the same id; each got a suffix, none merged",
     "missing-submission": "the student submitted other assignments but not this one; scored 0",
     "missing-notebook": "a notebook of the assignment is not in the submission; it scores 0",
     "renamed-notebook": "a notebook under another name was graded as the assignment's notebook",
@@ -29,6 +30,8 @@ KINDS: dict[str, str] = {
     "integrity": "a solution takes a shortcut (course library, master files, tampering)",
     # execution
     "timeout": "a cell ran past the per-cell time limit and was interrupted",
+    "timeout-rerun": "a timeout in the batch; graded again alone with longer limits, whose "
+                     "result counts (the detail says whether it timed out again)",
     "memory": "a cell hit the memory limit (MemoryError) or the kernel died of it",
     "cpu-time": "the kernel used up its CPU-time limit and was killed",
     "kernel-died": "the kernel died (os._exit, crash); it was restarted and the notebook resumed",

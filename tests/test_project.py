@@ -20,7 +20,7 @@ def _name(requirement: str) -> str:
 def _pyproject_packages() -> set[str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     names = {_name(r) for r in project["dependencies"]}
-    for extra in ("course", "authoring", "dev"):
+    for extra in ("course", "authoring", "grading", "dev"):
         names |= {_name(r) for r in project["optional-dependencies"][extra]}
     return names
 
