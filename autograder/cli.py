@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="grade only these assignments (default: all)")
     g.add_argument("--jobs", type=_positive, default=1, help="students graded in parallel")
     g.add_argument("--timeout", type=_positive, default=60, help="seconds per cell (60)")
+    g.add_argument("--confirm-timeouts", type=_positive, default=4, metavar="FACTOR",
+                   help="grade a submission that timed out again, alone, with limits FACTOR "
+                        "times longer, before the timeout counts (4; 1: never)")
     g.add_argument("--memory", type=parse_size, default=2 * 2**30,
                    help="address-space limit per kernel (2G)")
     g.add_argument("--cpu-time", type=_positive, default=0, metavar="S",

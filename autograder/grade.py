@@ -101,6 +101,7 @@ def grade_class(submissions: Path, out: Path, settings: Settings,
     grader = Grader(course, settings, hide=[submissions, out, *settings.hide],
                     known_sandbox_failures=set(sandbox.get("failed", [])))
     results: list[Result] = []
+    graded: list = []   # (submission, batch result)
     scores: dict = {}
     try:
         grader.build_template()
@@ -114,7 +115,7 @@ def grade_class(submissions: Path, out: Path, settings: Settings,
                     r = Result(sub.student, sub.assignment)
                     r.problems.append(Problem(sub.student, sub.assignment, "",
                                               "autograde-failed", detail=repr(exc)))
-                results.append(r)
+                graded.append((sub, r))
                 points = sum((g.get("manual") if g.get("manual") is not None
                               else g.get("auto")) or 0.0
                              for nb in r.grades.values() for g in nb.values())
@@ -122,6 +123,8 @@ def grade_class(submissions: Path, out: Path, settings: Settings,
                 log(f"[{done}/{len(subs)}] {r.student} {r.assignment}: {points:g} / "
                     f"{course.max_score(r.assignment):g} points in {r.seconds:.1f} s"
                     + (f"  ({', '.join(kinds)})" if kinds else ""))
+        # A timeout counts only once a re-run alone, with longer limits, confirms it.
+        results = grader.confirm_timeouts(graded, log)
         results.sort(key=lambda r: (r.student, r.assignment))
         for r in results:
             problems.extend(r.problems)
@@ -154,6 +157,7 @@ def main_grade(args) -> int:
 
     settings = Settings(timeout=args.timeout, memory=args.memory, cpu_time=args.cpu_time,
                         jobs=args.jobs, flag_only=args.flag_only,
+                        confirm_factor=args.confirm_timeouts,
                         show_hidden_tests=args.show_hidden_tests, network=args.allow_network,
                         keep_work=args.keep_work)
     try:

@@ -58,15 +58,20 @@ class Settings:
     network: bool = False  # allow the kernel network access
     hide: list[Path] = field(default_factory=list)  # extra paths hidden from kernels
     keep_work: bool = False
+    # A submission that hits a time limit in the batch is graded again, alone, with limits this
+    # many times longer, before the timeout counts: a grade must not depend on machine load.
+    confirm_factor: int = 4
 
     @property
     def cpu_limit(self) -> int:
         """The effective CPU-seconds limit of one kernel."""
         return self.cpu_time or max(600, 10 * self.timeout)
 
-    def submission_timeout(self, notebooks: int, cells: int) -> int:
-        """Wall-clock limit of one whole grading job: the last line of defence."""
-        return 120 + notebooks * 60 + cells * min(self.timeout, 60) + 4 * self.timeout
+    def submission_timeout(self, notebooks: int, cells: int, timeout: int | None = None) -> int:
+        """Wall-clock limit of one whole grading job (``timeout``: the per-cell limit, default
+        :attr:`timeout`): the last line of defence."""
+        timeout = self.timeout if timeout is None else timeout
+        return 120 + notebooks * 60 + cells * min(timeout, 60) + 4 * timeout
 
 
 @dataclass
@@ -261,11 +266,17 @@ class Grader:
         kdir.mkdir(parents=True)
         (kdir / "kernel.json").write_text(json.dumps(spec, indent=1), encoding="utf-8")
 
-    def _prepare(self, sub: Submission, w: Path, result: Result) -> dict:
-        """Lay out the private course for ``sub``; returns the worker spec."""
+    def _prepare(self, sub: Submission, w: Path, result: Result,
+                 timeout: int | None = None) -> dict:
+        """Lay out the private course for ``sub`` (``timeout``: a per-cell limit other than the
+        run's, for a confirming re-run); returns the worker spec."""
         course = w / "course"
         course.mkdir(parents=True)
         shutil.copy2(self.template / "nbgrader_config.py", course / "nbgrader_config.py")
+        if timeout is not None:
+            with open(course / "nbgrader_config.py", "a", encoding="utf-8") as config:
+                config.write(f"\n# confirming re-run of a timeout\nc.Execute.timeout = "
+                             f"{int(timeout)}\n")
         shutil.copy2(self.template / "gradebook.db", course / "gradebook.db")
         _copytree(self.template / self.course.source_directory / sub.assignment,
                   course / self.course.source_directory / sub.assignment)
@@ -344,8 +355,9 @@ class Grader:
                 else line
         return {"zero": [] if self.settings.flag_only else sorted(zero), "comments": comments}
 
-    def grade(self, sub: Submission) -> Result:
-        """Grade one submission (thread-safe; never raises for a bad submission)."""
+    def grade(self, sub: Submission, timeout: int | None = None) -> Result:
+        """Grade one submission (thread-safe; never raises for a bad submission).
+        ``timeout``: a per-cell limit other than the run's (see :meth:`confirm_timeouts`)."""
         start = time.monotonic()
         result = Result(sub.student, sub.assignment, timestamp=sub.timestamp)
         result.problems.extend(sub.problems)
@@ -357,7 +369,7 @@ class Grader:
             w = self.work / f"w-{self._counter:04d}"
         slot = self._take_slot()
         try:
-            spec = self._prepare(sub, w, result)
+            spec = self._prepare(sub, w, result, timeout)
             self._kernel_spec(w, slot)
             submitted = w / "course" / "submitted" / sub.student / sub.assignment
             if not any(submitted.glob("*.ipynb")):
@@ -369,7 +381,7 @@ class Grader:
                            "JUPYTER_DATA_DIR": str(w / "jupyter-data"),
                            "IPYTHONDIR": str(w / "ipython")}
             (w / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
-            self._run_worker(sub, w, result, slot)
+            self._run_worker(sub, w, result, slot, timeout)
         except Exception as exc:  # a bug or an OS error: log it for this submission only
             result.problems.append(Problem(sub.student, sub.assignment, "", "autograde-failed",
                                            detail=f"grader error: {type(exc).__name__}: {exc}"))
@@ -378,10 +390,11 @@ class Grader:
             result.seconds = time.monotonic() - start
         return result
 
-    def _run_worker(self, sub: Submission, w: Path, result: Result, slot: int) -> None:
+    def _run_worker(self, sub: Submission, w: Path, result: Result, slot: int,
+                    timeout: int | None = None) -> None:
         masters = self.course.masters[sub.assignment]
         limit = self.settings.submission_timeout(
-            len(masters), sum(len(m.cells) for m in masters) * 2)
+            len(masters), sum(len(m.cells) for m in masters) * 2, timeout)
         with self._slot_lock:
             worker = self._workers.setdefault(slot, _Worker(self._env(), self.work))
         finished, output = worker.run(w / "spec.json", limit)
@@ -434,6 +447,43 @@ class Grader:
             html = course / "feedback" / sub.student / sub.assignment / f"{master.name}.html"
             if html.is_file() and not html.is_symlink():
                 result.feedback[master.name] = html
+
+    def confirm_timeouts(self, graded: list[tuple[Submission, Result]], log=None
+                         ) -> list[Result]:
+        """The results of ``graded`` (submission, batch result) with every time-out confirmed.
+
+        A submission that ran past a time limit during the batch (per cell, or in total) is
+        graded again, one at a time and after the batch (so none of this run's other jobs
+        compete with it), with limits ``settings.confirm_factor`` times longer. The re-run's
+        result replaces the batch's either way, and carries a ``timeout-rerun`` problem that
+        says what happened: a cell that only timed out because the machine was busy is graded
+        on its merits; a genuine infinite loop times out again and the timeout counts. So the
+        grades do not depend on what else the machine was doing."""
+        factor = max(1, int(self.settings.confirm_factor))
+        longer = int(self.settings.timeout) * factor
+        out = []
+        for sub, result in graded:
+            timeouts = [p for p in result.problems if p.kind == "timeout"]
+            if not timeouts or factor == 1:
+                out.append(result)
+                continue
+            where = "; ".join(sorted({f"{p.notebook or sub.assignment} {p.cell}".strip()
+                                      for p in timeouts}))
+            rerun = self.grade(sub, timeout=longer)
+            again = [p for p in rerun.problems if p.kind == "timeout"]
+            verdict = ("it timed out again: the timeout counts" if again else
+                       "it finished: the batch's timeout came from a busy machine, this "
+                       "result counts")
+            rerun.problems.append(Problem(
+                sub.student, sub.assignment, "", "timeout-rerun",
+                detail=f"timed out in the batch ({where}, limit {self.settings.timeout} s per "
+                       f"cell); graded again alone with {longer} s per cell: {verdict}"))
+            rerun.seconds += result.seconds
+            if log:
+                log(f"autograder: {sub.student} {sub.assignment}: timeout confirmed by a re-run "
+                    f"alone ({longer} s per cell): {'again' if again else 'not again'}")
+            out.append(rerun)
+        return out
 
     def cleanup(self) -> None:
         """Stop the worker processes and remove the work directory."""
