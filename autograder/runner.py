@@ -224,6 +224,7 @@ class Grader:
             "c.OverwriteCells.add_missing_cells = True",
             f"c.Autograde.autograde_preprocessors = {execute!r}",
             f"c.GenerateFeedback.preprocessors = {feedback!r}",
+            "c.GenerateFeedback.exporter_class = 'autograder.nbexec.FeedbackExporter'",
             f"c.HideHiddenTests.enabled = {not s.show_hidden_tests!r}",
             "",
         ])

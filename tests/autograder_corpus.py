@@ -152,6 +152,41 @@ builtins.abs = lambda x: 0.0                 # and every |got - want| is now 0
 '''
 
 
+# Reads the hidden tests from the kernel: IPython keeps the code of the cell being run in
+# In[-1], so when the test cell calls neuron_forward, In[-1] is that test cell, hidden block
+# and all. Ungraded by the scan, this scored full marks and its feedback showed the hidden cases.
+PEEK_NEURON = '''\
+def neuron_forward(x, w, b):
+    print(In[-1])   # the test cell that is calling me
+    return np.dot(w, x) + b
+'''
+
+# A softmax with a bug that only the hidden tests see (a 3-D batch is normalised over axis 1),
+# which looks the hidden cases up in the calling test cell and returns their expected values:
+# 22/24 became 24/24.
+BUGGY_SOFTMAX = '''\
+def _buggy_softmax(z):
+    z = np.asarray(z, dtype=float)
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    axis = 0 if z.ndim == 1 else 1    # bug: a 3-D batch is summed over axis 1, not the last
+    return e / e.sum(axis=axis, keepdims=True)
+'''
+LOOKUP_SOFTMAX = BUGGY_SOFTMAX + '''
+
+import ast
+
+
+def softmax(z):
+    z = np.asarray(z, dtype=float)
+    for node in ast.walk(ast.parse(In[-1])):   # the hidden cases of the calling test cell
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "_cases":
+            for case in ast.literal_eval(node.value):
+                if np.shape(case[1]) == z.shape and np.allclose(case[1], z):
+                    return np.array(case[2], dtype=float)
+    return _buggy_softmax(z)
+'''
+
+
 # An extra cell at the very end (no graded cell after it, so no points at stake) that reports
 # what the sandboxed kernel can reach; the test reads these lines from the autograded notebook.
 SNOOP = '''\
@@ -293,6 +328,17 @@ def hostile_cases(root: Path = ROOT) -> list[Case]:
         zf.writestr(f"Zoe's files/{NEURON}/neuron.ipynb", _bytes(c.solved()))
     cases.append(Case("zipped", {f"zipped_{NEURON}.zip": buf.getvalue()}, {NEURON: top},
                       absent={"renamed-notebook", "invalid-zip", "missing-notebook"}))
+
+    # Reading the test cell being run (In[-1]) is a runtime hook: every test from that exercise
+    # on scores 0, and the feedback shows no line of a hidden block, whatever was printed.
+    for student, function, code in (("peek-input", "neuron_forward", PEEK_NEURON),
+                                    ("lookup-cases", "softmax", LOOKUP_SOFTMAX)):
+        sol, _ = c.exercise(function)
+        nb = set_cell(c.solved(), sol, code)
+        after = {_meta(x)["grade_id"] for x in nb.cells[index_of(nb, sol):]
+                 if _meta(x).get("grade")}
+        cases.append(Case(student, {f"{student}_{NEURON}.ipynb": _bytes(nb)},
+                          {NEURON: top - sum(pts[t] for t in after)}, {"integrity"}, after))
 
     cases.append(Case("lms", {
         "lms_LATE_1234_5678_neuron-1.ipynb": _bytes(c.release),
