@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import gradebook, report
+from . import gradebook, report, similarity
 from .course import Course
 from .intake import discover
 from .problems import Problem, write_problem_log
@@ -33,6 +33,7 @@ class Summary:
     problems: list[Problem] = field(default_factory=list)
     scores: dict = field(default_factory=dict)
     seconds: float = 0.0
+    similar: similarity.Similarity | None = None  # near-identical solutions
 
 
 def prepare_output(out: Path) -> None:
@@ -71,6 +72,16 @@ def _copy_outputs(results: list[Result], out: Path) -> None:
             shutil.copyfile(path, dest)
 
 
+def _similar(course: Course, subs: list, log) -> similarity.Similarity | None:
+    """Near-identical solutions in the class; None (and a console line) if the check fails:
+    it is advice for the instructor and must never cost the grades."""
+    try:
+        return similarity.find_similar(course, subs)
+    except Exception as exc:  # a bug in the check: report it, keep the grades
+        log(f"autograder: similarity check failed: {type(exc).__name__}: {exc}")
+        return None
+
+
 def grade_class(submissions: Path, out: Path, settings: Settings,
                 assignments: list[str] | None = None, course_root: Path | None = None,
                 roster_path: Path | None = None, log=_log) -> Summary:
@@ -103,6 +114,7 @@ def grade_class(submissions: Path, out: Path, settings: Settings,
     results: list[Result] = []
     graded: list = []   # (submission, batch result)
     scores: dict = {}
+    similar: similarity.Similarity | None = None
     try:
         grader.build_template()
         with ThreadPoolExecutor(max_workers=max(1, settings.jobs)) as pool:
@@ -133,19 +145,24 @@ def grade_class(submissions: Path, out: Path, settings: Settings,
         _copy_outputs(results, out)
         gradebook.export_csv(db, course, out / "grades.csv")
         scores = gradebook.scores(db, course)
+        report.write_missing_feedback(course, scores, problems, out)
+        hidden = report.collect_hidden(results)
+        similar = _similar(course, subs, log)
         write_problem_log(problems, out)
-        report.write_results_json(course, results, scores, problems, out / "results.json")
+        report.write_results_json(course, results, scores, problems, out / "results.json",
+                                  hidden, similar)
         report.score_plot(course, scores, out / "score_distribution.png")
         stats = report.exercise_stats(course, results, scores)
         settings_text = (f"per-cell timeout {settings.timeout} s, memory "
                          f"{settings.memory / 2**30:g} GiB, CPU {settings.cpu_limit} s per "
                          f"kernel, integrity: "
                          f"{'flag only' if settings.flag_only else 'flagged exercises score 0'}")
-        report.write_html(course, results, scores, problems, stats, out, settings_text, sandbox)
+        report.write_html(course, results, scores, problems, stats, out, settings_text, sandbox,
+                          hidden, similar)
     finally:
         grader.cleanup()
     summary = Summary(out=out, results=results, problems=problems, scores=scores,
-                      seconds=time.monotonic() - start)
+                      seconds=time.monotonic() - start, similar=similar)
     log(f"autograder: graded in {summary.seconds:.1f} s; {len(set(problems))} problem(s) "
         f"logged; see {out / 'report.html'}")
     return summary
