@@ -67,6 +67,34 @@ import numpy as np
 np.set_printoptions(precision=4, suppress=True)
 print("NumPy", np.__version__)
 
+# %% nbgrader={"grade": false, "grade_id": "test-helpers", "locked": true, "schema_version": 3, "solution": false}
+# Two helpers of the test cells below (you do not need them in your code).
+import ast
+import inspect
+
+
+def numpy_error(fn, *args):
+    """fn(*args) with NumPy's overflow, divide-by-zero and invalid-value warnings turned into
+    errors, as the grader does: returns (result, None), or (None, the error it raised)."""
+    with warnings.catch_warnings(), np.errstate(over="warn", divide="warn", invalid="warn",
+                                                under="ignore"):
+        warnings.simplefilter("error")
+        try:
+            return fn(*args), None
+        except (RuntimeWarning, FloatingPointError) as err:
+            return None, err
+
+
+def python_loops(fn):
+    """The kinds of Python loop (For, While, comprehension) in fn's source code; [] when the
+    source cannot be read. Where an exercise asks for no loops, its test uses this."""
+    try:
+        tree = ast.parse(inspect.getsource(fn).strip())
+    except (OSError, TypeError, SyntaxError):
+        return []
+    return sorted({type(node).__name__ for node in ast.walk(tree)
+                   if isinstance(node, (ast.For, ast.While, ast.comprehension))})
+
 # %% tags=["authoring"]
 # Authoring only (tag "authoring"): this kind of cell never reaches the master or the release.
 # It computes the hidden cases at render time (`make release`) and, run here in JupyterLab,
@@ -278,9 +306,6 @@ def layer_cases():
 
 # %% nbgrader={"grade": true, "grade_id": "ex2-layer-forward-tests", "locked": true, "schema_version": 3, "solution": false, "points": 2}
 # Tests for Exercise 2
-import ast
-import inspect
-
 X = np.array([[1.0, 2.0],
               [0.0, -1.0]])
 W = np.array([[1.0, 0.0, -1.0],
@@ -312,14 +337,9 @@ by_hand = np.array([[sum(X[n, i] * W[i, j] for i in range(3)) + b[j] for j in ra
 assert np.allclose(Z - b, by_hand - b), "the weighted sums are wrong: is it X @ W?"
 assert np.allclose(Z, by_hand), (
     "the weighted sums are right but the bias is not: add b[j] to column j")
-try:   # the text asks for one matrix product: no Python loop over examples or neurons
-    code = ast.parse(inspect.getsource(layer_forward).strip())
-except (OSError, TypeError, SyntaxError):
-    code = None
-loops = [type(node).__name__ for node in ast.walk(code or ast.Module(body=[], type_ignores=[]))
-         if isinstance(node, (ast.For, ast.While, ast.comprehension))]
+loops = python_loops(layer_forward)   # the text asks for one matrix product, no loop
 assert not loops, (
-    f"layer_forward uses a Python loop ({', '.join(sorted(set(loops)))}): one matrix product "
+    f"layer_forward uses a Python loop ({', '.join(loops)}): one matrix product "
     f"X @ W + b computes the whole batch at once, much faster")
 print("✅ layer_forward passes the visible tests.")
 ### BEGIN HIDDEN TESTS
@@ -536,29 +556,20 @@ Z = np.random.default_rng(0).normal(size=(3, 4))
 assert sigmoid(Z).shape == (3, 4), "sigmoid must work elementwise on any shape, e.g. (3, 4)"
 
 
-def overflows(values, dtype=float):
-    """The warning or error sigmoid raises on these values, or None."""
-    with warnings.catch_warnings(), np.errstate(over="warn", divide="warn", invalid="warn",
-                                                under="ignore"):
-        warnings.simplefilter("error")      # turn overflow warnings into errors
-        try:
-            sigmoid(np.array(values, dtype=dtype))
-        except (RuntimeWarning, FloatingPointError) as err:
-            return err
-    return None
-
-
-if (err := overflows([1000.0])) is not None:
+_, err = numpy_error(sigmoid, np.array([1000.0]))
+if err is not None:
     raise AssertionError(
         f"sigmoid overflowed on z = +1000 ({err}), where 1 / (1 + e^-z) is safe: something "
         f"computes e^z for positive z. np.where(condition, a, b) evaluates both a and b for "
         f"every element before choosing, so the other branch's e^z still overflows: compute "
         f"each branch only on its own elements (a boolean mask), or use e = np.exp(-np.abs(z))")
-if (err := overflows([-1000.0])) is not None:
+_, err = numpy_error(sigmoid, np.array([-1000.0]))
+if err is not None:
     raise AssertionError(
         f"sigmoid overflowed on z = -1000 ({err}): 1 / (1 + e^-z) computes e^1000 there; use "
         f"the stable two-branch form")
-if (err := overflows([-100.0, 100.0], np.float32)) is not None:
+_, err = numpy_error(sigmoid, np.array([-100.0, 100.0], dtype=np.float32))
+if err is not None:
     raise AssertionError(
         f"sigmoid overflowed on float32 inputs [-100, 100] ({err}): e^100 does not fit in "
         f"float32 (max 3.4e38), so clipping z is not enough; use the two-branch form, which "
@@ -703,15 +714,10 @@ assert np.allclose(lr_default, [-1.0]), (
 
 t = tanh(np.array([-1.0, 0.0, 1.0]))
 assert np.allclose(t, [-0.76159416, 0.0, 0.76159416]), f"tanh([-1, 0, 1]) is wrong: got {t}"
-with warnings.catch_warnings(), np.errstate(over="warn", divide="warn", invalid="warn",
-                                            under="ignore"):
-    warnings.simplefilter("error")
-    try:
-        t_big = tanh(np.array([-1000.0, 1000.0]))
-    except (RuntimeWarning, FloatingPointError) as err:
-        raise AssertionError(
-            f"tanh overflowed on [-1000, 1000] ({err}): (e^z - e^-z) / (e^z + e^-z) computes "
-            f"e^1000; use np.tanh, which is stable") from None
+t_big, err = numpy_error(tanh, np.array([-1000.0, 1000.0]))
+assert err is None, (
+    f"tanh overflowed on [-1000, 1000] ({err}): (e^z - e^-z) / (e^z + e^-z) computes "
+    f"e^1000; use np.tanh, which is stable")
 assert np.allclose(t_big, [-1.0, 1.0]), f"tanh([-1000, 1000]) should be [-1, 1], got {t_big}"
 
 Z = np.random.default_rng(0).normal(size=(2, 3, 4))
@@ -892,15 +898,10 @@ for f, df in [(sigmoid, sigmoid_derivative), (tanh, tanh_derivative)]:
     assert np.allclose(got, numeric, atol=1e-6), (
         f"{df.__name__} does not match the numerical slope of {f.__name__}: "
         f"max difference {np.max(np.abs(got - numeric)):.2e}")
-with warnings.catch_warnings(), np.errstate(over="warn", divide="warn", invalid="warn",
-                                            under="ignore"):
-    warnings.simplefilter("error")
-    try:
-        d = sigmoid_derivative(np.array([-1000.0, 1000.0]))
-    except (RuntimeWarning, FloatingPointError) as err:
-        raise AssertionError(
-            f"sigmoid_derivative overflowed on [-1000, 1000] ({err}): reuse your stable "
-            f"sigmoid, s * (1 - s), instead of a formula with e^-z") from None
+d, err = numpy_error(sigmoid_derivative, np.array([-1000.0, 1000.0]))
+assert err is None, (
+    f"sigmoid_derivative overflowed on [-1000, 1000] ({err}): reuse your stable "
+    f"sigmoid, s * (1 - s), instead of a formula with e^-z")
 assert np.allclose(d, [0.0, 0.0]), f"sigmoid_derivative(±1000) should be 0, got {d}"
 print("✅ the four derivatives pass the visible tests.")
 ### BEGIN HIDDEN TESTS
@@ -1076,21 +1077,14 @@ assert np.allclose(P[2], softmax(Z[2])), "each row of a batch must be handled on
 assert np.allclose(softmax(Z + 100.0), P), (
     "adding a constant to every logit must not change softmax")
 
-with warnings.catch_warnings(), np.errstate(over="warn", divide="warn", invalid="warn",
-                                            under="ignore"):
-    warnings.simplefilter("error")
-    try:
-        big = softmax(np.array([1000.0, 1001.0, 1002.0]))
-    except (RuntimeWarning, FloatingPointError) as err:
-        raise AssertionError(
-            f"softmax overflowed on logits around 1000 ({err}): e^1000 is inf; subtract the "
-            f"max of the logits first") from None
-    try:   # rows of very different scale: each needs its own max
-        mixed = softmax(np.array([[1000.0, 1001.0], [0.0, 1.0]]))
-    except (RuntimeWarning, FloatingPointError) as err:
-        mixed = err
-assert not isinstance(mixed, Exception) and np.allclose(mixed[1], [0.26894142, 0.73105858]), (
-    f"softmax([[1000, 1001], [0, 1]]) broke the row [0, 1] ({mixed}): one max for the whole "
+big, err = numpy_error(softmax, np.array([1000.0, 1001.0, 1002.0]))
+assert err is None, (
+    f"softmax overflowed on logits around 1000 ({err}): e^1000 is inf; subtract the "
+    f"max of the logits first")
+# rows of very different scale: each needs its own max
+mixed, err = numpy_error(softmax, np.array([[1000.0, 1001.0], [0.0, 1.0]]))
+assert err is None and np.allclose(mixed[1], [0.26894142, 0.73105858]), (
+    f"softmax([[1000, 1001], [0, 1]]) broke the row [0, 1] ({err or mixed}): one max for the whole "
     f"array (1001) leaves e^(0 - 1001) = 0 in that row; subtract each row's own max, "
     f"max(axis=-1, keepdims=True)")
 assert np.allclose(big, expected), (
@@ -1450,15 +1444,10 @@ def bce_cases(from_logits: bool):
 
 # %% nbgrader={"grade": true, "grade_id": "ex8-bce-tests", "locked": true, "schema_version": 3, "solution": false, "points": 2}
 # Tests for Exercise 8
-with warnings.catch_warnings(), np.errstate(over="warn", divide="warn", invalid="warn",
-                                            under="ignore"):
-    warnings.simplefilter("error")
-    try:
-        loss = binary_cross_entropy(np.array([1.0, 0.0]), np.array([1.0, 0.0]))
-    except (RuntimeWarning, FloatingPointError) as err:
-        raise AssertionError(
-            f"binary_cross_entropy took the log of 0 on perfect predictions p = [1, 0] ({err}): "
-            f"clip p to [EPS, 1 - EPS] before the log") from None
+loss, err = numpy_error(binary_cross_entropy, np.array([1.0, 0.0]), np.array([1.0, 0.0]))
+assert err is None, (
+    f"binary_cross_entropy took the log of 0 on perfect predictions p = [1, 0] ({err}): "
+    f"clip p to [EPS, 1 - EPS] before the log")
 assert np.ndim(loss) == 0, (
     f"binary_cross_entropy should return a single number, got shape {np.shape(loss)}")
 assert np.isfinite(loss) and loss < 1e-9, (
@@ -1496,20 +1485,15 @@ assert not np.isclose(loss, no_abs), (
     f"on moderate logits expected {from_p:.6f}, got {loss}: the formula needs exp(-|z|) "
     f"(np.abs), not exp(-z)")
 assert np.isclose(loss, from_p), f"on moderate logits expected {from_p:.6f}, got {loss}"
-with warnings.catch_warnings(), np.errstate(over="warn", divide="warn", invalid="warn",
-                                            under="ignore"):
-    warnings.simplefilter("error")
-    for z_big, y_big, hint in [
-            (1000.0, 0.0, "1 - sigmoid(1000) rounds to 0 and its log is -inf: compute the loss "
-                          "from z directly, max(z, 0) - z y + log1p(exp(-|z|))"),
-            (-1000.0, 1.0, "exp(-z) overflows for z = -1000: use np.exp(-np.abs(z))")]:
-        try:
-            loss = binary_cross_entropy_from_logits(np.array([z_big]), np.array([y_big]))
-        except (RuntimeWarning, FloatingPointError) as err:
-            raise AssertionError(f"the loss from logits failed on z = {z_big:+g} ({err}): "
-                                 f"{hint}") from None
-        assert np.isclose(loss, 1000.0), (
-            f"z = {z_big:+g} with y = {y_big:g} should cost exactly 1000, got {loss}")
+for z_big, y_big, hint in [
+        (1000.0, 0.0, "1 - sigmoid(1000) rounds to 0 and its log is -inf: compute the loss "
+                      "from z directly, max(z, 0) - z y + log1p(exp(-|z|))"),
+        (-1000.0, 1.0, "exp(-z) overflows for z = -1000: use np.exp(-np.abs(z))")]:
+    loss, err = numpy_error(binary_cross_entropy_from_logits, np.array([z_big]),
+                            np.array([y_big]))
+    assert err is None, f"the loss from logits failed on z = {z_big:+g} ({err}): {hint}"
+    assert np.isclose(loss, 1000.0), (
+        f"z = {z_big:+g} with y = {y_big:g} should cost exactly 1000, got {loss}")
 print("✅ binary cross-entropy passes the visible tests.")
 ### BEGIN HIDDEN TESTS
 # each case: what it tests, p (or z), y, the expected loss, and (message, output) of mistakes
@@ -1657,23 +1641,16 @@ assert not np.isclose(loss, columns), (
     f"on random logits expected {expected:.6f}, got {loss}: logits[:, labels] picks whole "
     f"columns; take one logit per row, logits[np.arange(N), labels]")
 assert np.isclose(loss, expected), f"on random logits expected {expected:.6f}, got {loss}"
-with warnings.catch_warnings(), np.errstate(over="warn", divide="warn", invalid="warn",
-                                            under="ignore"):
-    warnings.simplefilter("error")
-    try:
-        loss = cross_entropy(np.array([[1e4, -1e4], [-1e4, 1e4]]), np.array([0, 0]))
-    except (RuntimeWarning, FloatingPointError) as err:
-        raise AssertionError(
-            f"cross_entropy overflowed or took the log of 0 on logits of ±1e4 ({err}): a "
-            f"softmax probability can round to 0 or inf; compute log p with log-sum-exp, "
-            f"max + log(sum(exp(z - max)))") from None
-    try:
-        mixed = cross_entropy(np.array([[1000.0, 0.0], [0.0, 1.0]]), np.array([0, 1]))
-    except (RuntimeWarning, FloatingPointError) as err:
-        raise AssertionError(
-            f"cross_entropy failed on logits [[1000, 0], [0, 1]] ({err}): one max for the "
-            f"whole batch (1000) leaves exp(0 - 1000) = 0 in the second row; subtract each "
-            f"row's own max, max(axis=1, keepdims=True)") from None
+loss, err = numpy_error(cross_entropy, np.array([[1e4, -1e4], [-1e4, 1e4]]), np.array([0, 0]))
+assert err is None, (
+    f"cross_entropy overflowed or took the log of 0 on logits of ±1e4 ({err}): a "
+    f"softmax probability can round to 0 or inf; compute log p with log-sum-exp, "
+    f"max + log(sum(exp(z - max)))")
+mixed, err = numpy_error(cross_entropy, np.array([[1000.0, 0.0], [0.0, 1.0]]), np.array([0, 1]))
+assert err is None, (
+    f"cross_entropy failed on logits [[1000, 0], [0, 1]] ({err}): one max for the "
+    f"whole batch (1000) leaves exp(0 - 1000) = 0 in the second row; subtract each "
+    f"row's own max, max(axis=1, keepdims=True)")
 assert np.isclose(loss, 1e4), (
     f"logits [[1e4, -1e4], [-1e4, 1e4]] with labels [0, 0] should cost 1e4, got {loss}")
 assert np.isclose(mixed, np.log1p(np.exp(-1.0)) / 2), (
@@ -1855,14 +1832,10 @@ def standardize_cases():
 A_train = np.array([[0.0, 10.0], [2.0, 10.0], [4.0, 10.0]])   # column 1 is constant
 A_test = np.array([[2.0, 12.0], [6.0, 10.0]])
 A_train_before, A_test_before = A_train.copy(), A_test.copy()
-with warnings.catch_warnings(), np.errstate(divide="warn", invalid="warn"):
-    warnings.simplefilter("error")
-    try:
-        result = standardize(A_train, A_test)
-    except (RuntimeWarning, FloatingPointError) as err:
-        raise AssertionError(
-            f"standardize divided by zero ({err}): column 1 of the training set is constant, "
-            f"its std is 0; divide by 1 where the std is 0") from None
+result, err = numpy_error(standardize, A_train, A_test)
+assert err is None, (
+    f"standardize divided by zero ({err}): column 1 of the training set is constant, "
+    f"its std is 0; divide by 1 where the std is 0")
 assert np.array_equal(A_train, A_train_before) and np.array_equal(A_test, A_test_before), (
     "standardize modified its inputs in place (X -= mean changes the caller's array): return "
     "new arrays, (X - mean) / std")
@@ -2051,9 +2024,6 @@ def gradient_cases():
 
 # %% nbgrader={"grade": true, "grade_id": "ex11-gradients-tests", "locked": true, "schema_version": 3, "solution": false, "points": 3}
 # Tests for Exercise 11
-import ast
-import inspect
-
 rng = np.random.default_rng(0)
 X, y = rng.normal(size=(5, 3)), np.array([1.0, 0.0, 1.0, 1.0, 0.0])
 try:
@@ -2094,14 +2064,9 @@ assert np.allclose(grad_w, numeric_w, atol=1e-6), (
     "did you divide by N and use X.T @ (p - y)?")
 assert np.isclose(grad_b, numeric_b, atol=1e-6), (
     f"grad_b should be {numeric_b:.6f}, got {grad_b}")
-try:   # the text asks for no loop over the examples
-    code = ast.parse(inspect.getsource(logistic_loss_and_gradients).strip())
-except (OSError, TypeError, SyntaxError):
-    code = None
-loops = [type(node).__name__ for node in ast.walk(code or ast.Module(body=[], type_ignores=[]))
-         if isinstance(node, (ast.For, ast.While, ast.comprehension))]
+loops = python_loops(logistic_loss_and_gradients)   # the text asks for no loop
 assert not loops, (
-    f"logistic_loss_and_gradients uses a Python loop ({', '.join(sorted(set(loops)))}): the "
+    f"logistic_loss_and_gradients uses a Python loop ({', '.join(loops)}): the "
     f"gradient for the whole batch is one product, X.T @ (p - y) / N")
 print("✅ logistic_loss_and_gradients passes the visible tests, including the gradient check.")
 ### BEGIN HIDDEN TESTS
