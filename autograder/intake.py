@@ -37,13 +37,27 @@ a short hash of its name -- and an ``id-disambiguated`` problem says who is who.
 When several files of the same student give the same notebook (a resubmission), the one with
 the highest resubmission number (then the last file name in sort order) is graded and each
 replaced file is logged as ``duplicate-submission``, naming the file that won and why.
+
+**Symbolic links are never followed.** The grader may read what a student cannot (``/etc/shadow``,
+the master notebooks, private files), so a link in a submission -- a notebook, a data file, a
+student or assignment folder, ``submitted`` itself, a file of a flat export, a zip member marked
+as a link -- is logged as ``symlink`` and not graded; what it points to is never opened. Only the
+folder given on the command line may itself be a link. Every file and folder is opened relative
+to its already-open parent with ``O_NOFOLLOW`` (:class:`SafeFolder`), so a link swapped in after
+the listing is refused too. Hard links are not detected: they look like the files they name.
+
+A notebook nested deeper than :data:`~autograder.normalize.MAX_JSON_DEPTH` levels is an
+``invalid-notebook`` here already (its bytes are dropped), so no later step parses it.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import itertools
+import os
 import re
+import stat
 import unicodedata
 import zipfile
 from collections import Counter
@@ -54,6 +68,7 @@ from pathlib import Path, PurePosixPath
 from anyascii import anyascii
 
 from .course import Course
+from .normalize import too_deep
 from .problems import Problem
 
 MAX_NOTEBOOK_BYTES = 50 * 2**20
@@ -65,6 +80,163 @@ _BAD_ID_CHARS = re.compile(r"[^A-Za-z0-9._@+-]+")
 _MOODLE = re.compile(r"^(?P<name>.+?)_(?P<lms>\d{1,20})_assignsubmission_[A-Za-z]+_(?P<file>.+)$")
 _CANVAS = re.compile(r"^(?P<name>[^_]+)_(?:(?i:late)_)?(?P<lms>\d{1,20})_\d+_(?P<file>.+)$")
 _DIGITS = re.compile(r"^\d{1,20}$")
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW | _CLOEXEC
+# O_NONBLOCK: opening a FIFO planted in a submission must not hang the intake.
+_FILE_FLAGS = os.O_RDONLY | _NOFOLLOW | _CLOEXEC | getattr(os, "O_NONBLOCK", 0)
+_LINK_ERRNOS = {errno.ELOOP, errno.EMLINK}  # O_NOFOLLOW on a link: ELOOP (Linux), EMLINK (BSD)
+_LINK_NOTE = "a symbolic link; not followed, not graded"
+
+
+class SymlinkError(OSError):
+    """A symbolic link where the intake expected a file or a folder (never followed)."""
+
+
+class SafeFolder:
+    """An open folder of the submissions, read without ever following a symbolic link.
+
+    Entries are listed from the open folder (``lstat`` semantics); files and sub-folders are
+    opened relative to it, one path component at a time, with ``O_NOFOLLOW`` (and
+    ``O_DIRECTORY`` for folders), so a component that is -- or has just become -- a link raises
+    :class:`SymlinkError` instead of being followed. Regular files only; sizes come from
+    ``fstat`` of the open file.
+    """
+
+    def __init__(self, fd: int, name: str = "") -> None:
+        self.fd, self.name = fd, name
+
+    @classmethod
+    def open(cls, path: Path) -> SafeFolder:
+        """The folder given by the instructor (it may itself be reached through a link)."""
+        return cls(os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _CLOEXEC),
+                   str(path))
+
+    def __enter__(self) -> SafeFolder:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the folder's descriptor."""
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def _open(self, parts: list[str], flags: int) -> int:
+        """Open ``parts`` (relative path components) below this folder; no link followed."""
+        fd = self.fd
+        try:
+            for i, part in enumerate(parts):
+                last = i == len(parts) - 1
+                if part in ("", ".", ".."):
+                    raise OSError(errno.EINVAL, f"bad path component {part!r}")
+                try:
+                    child = os.open(part, flags if last else _DIR_FLAGS, dir_fd=fd)
+                except OSError as exc:
+                    if exc.errno in _LINK_ERRNOS or (
+                            exc.errno == errno.ENOTDIR and self._is_link(fd, part)):
+                        raise SymlinkError(errno.ELOOP, _LINK_NOTE, "/".join(parts[:i + 1])
+                                           ) from None
+                    raise
+                if fd != self.fd:
+                    os.close(fd)
+                fd = child
+        except BaseException:
+            if fd != self.fd:
+                os.close(fd)
+            raise
+        return fd
+
+    @staticmethod
+    def _is_link(dir_fd: int, name: str) -> bool:
+        try:
+            return stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+        except OSError:
+            return False
+
+    def sub(self, rel: str) -> SafeFolder:
+        """The sub-folder ``rel`` (``a/b``); :class:`SymlinkError` if any part is a link."""
+        return SafeFolder(self._open(rel.split("/"), _DIR_FLAGS), rel)
+
+    def entries(self) -> list[tuple[str, str]]:
+        """(name, kind) of every entry, sorted by name; kind is ``dir``, ``file``, ``link``
+        or ``other`` (FIFOs, sockets, devices), as the entry itself is (links not followed)."""
+        out = []
+        with os.scandir(self.fd) as it:
+            for entry in it:
+                if entry.is_symlink():
+                    kind = "link"
+                elif entry.is_dir(follow_symlinks=False):
+                    kind = "dir"
+                elif entry.is_file(follow_symlinks=False):
+                    kind = "file"
+                else:
+                    kind = "other"
+                out.append((entry.name, kind))
+        return sorted(out)
+
+    def walk(self, skip: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+        """(relative path, kind) of everything below this folder, sorted; folders named in
+        ``skip`` and folders that are links are not entered (links are listed as ``link``)."""
+        out: list[tuple[str, str]] = []
+        pending = [""]
+        while pending:  # iterative: a very deep tree of folders cannot exhaust the stack
+            rel = pending.pop()
+            try:
+                folder = self.sub(rel) if rel else SafeFolder(os.dup(self.fd))
+            except SymlinkError:
+                out.append((rel, "link"))  # became a link after it was listed
+                continue
+            with folder:
+                for name, kind in folder.entries():
+                    path = f"{rel}/{name}" if rel else name
+                    if kind == "dir":
+                        if name not in skip:
+                            pending.append(path)
+                    else:
+                        out.append((path, kind))
+        return sorted(out)
+
+    def link_target(self, rel: str) -> str:
+        """Where the link ``rel`` points (the text of the link only; nothing is followed)."""
+        parent, _, name = rel.rpartition("/")
+        try:
+            with self.sub(parent) if parent else SafeFolder(os.dup(self.fd)) as folder:
+                target = os.readlink(name, dir_fd=folder.fd)
+        except OSError:
+            return "?"
+        return target if len(target) <= 200 else target[:200] + "..."
+
+    def open_file(self, rel: str) -> tuple[int, int]:
+        """(descriptor, size) of the regular file ``rel``, opened without following links;
+        :class:`SymlinkError` for a link, ``OSError`` for anything but a regular file."""
+        fd = self._open(rel.split("/"), _FILE_FLAGS)
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            os.close(fd)
+            raise OSError(errno.EINVAL, "not a regular file", rel)
+        return fd, info.st_size
+
+    def read(self, rel: str, limit: int) -> tuple[int, bytes | None]:
+        """(size, bytes) of the regular file ``rel``; bytes None when it is larger than
+        ``limit`` (then nothing is read). See :meth:`open_file`."""
+        fd, size = self.open_file(rel)
+        try:
+            if size > limit:
+                return size, None
+            chunks, total = [], 0
+            while total <= limit:
+                chunk = os.read(fd, min(1 << 20, limit + 1 - total))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
+            data = b"".join(chunks)
+            return len(data), (data if len(data) <= limit else None)
+        finally:
+            os.close(fd)
 
 
 @dataclass
@@ -176,6 +348,7 @@ class _Candidate:
     notebook: str | None  # master notebook stem, if the name said so
     path: Path
     rank: int
+    link: str | None = None  # the target, when the file is a symbolic link (never followed)
 
 
 def _notebook_owners(course: Course) -> dict[str, list[str]]:
@@ -246,9 +419,18 @@ def _split_rank(stem: str) -> tuple[str, int]:
 
 def _assign_notebooks(course: Course, sub: Submission, found: dict[str, tuple[bytes, str]],
                       hinted: str | None = None) -> None:
-    """Map the notebooks found (file name -> (bytes, origin)) to the assignment's notebooks."""
+    """Map the notebooks found (file name -> (bytes, origin)) to the assignment's notebooks.
+    One nested too deeply to be graded is an ``invalid-notebook`` and its bytes are dropped."""
     names = course.notebook_names(sub.assignment)
     unmatched = []
+
+    def keep(target: str, data: bytes, origin: str) -> None:
+        deep = too_deep(data)
+        if deep:
+            sub.problem("invalid-notebook", f"{origin}: {deep}; not graded", notebook=target)
+        else:
+            sub.notebooks[target], sub.origins[target] = data, origin
+
     for filename in sorted(found):
         data, origin = found[filename]
         stem = Path(filename).stem
@@ -262,88 +444,182 @@ def _assign_notebooks(course: Course, sub: Submission, found: dict[str, tuple[by
             sub.problem("duplicate-submission", f"{origin}: a second copy of {target}.ipynb; "
                         f"graded {sub.origins[target]}", notebook=target)
         else:
-            sub.notebooks[target], sub.origins[target] = data, origin
+            keep(target, data, origin)
     missing = [n for n in names if n not in sub.notebooks]
     if len(missing) == 1 and len(unmatched) == 1:
         filename, data, origin = unmatched.pop()
-        sub.notebooks[missing[0]], sub.origins[missing[0]] = data, origin
         sub.problem("renamed-notebook", f"graded {origin} as {missing[0]}.ipynb",
                     notebook=missing[0])
+        keep(missing[0], data, origin)
     for _filename, _data, origin in unmatched:
         sub.problem("unexpected-notebook", f"{origin} is not part of {sub.assignment}; ignored")
 
 
-def _read_limited(path: Path, limit: int) -> bytes | None:
-    return path.read_bytes() if path.stat().st_size <= limit else None
+def _link_notebook(course: Course, assignment: str | None, filename: str) -> str:
+    """The notebook a symbolic link stands for, for the problem log ("" if none): a linked
+    notebook's name, or the only notebook of the assignment for a linked ``.ipynb`` or zip."""
+    if assignment is None or not filename.endswith((".ipynb", ".zip")):
+        return ""
+    names = course.notebook_names(assignment)
+    stem = _split_rank(PurePosixPath(filename).stem)[0]
+    if filename.endswith(".ipynb") and stem in names:
+        return stem
+    return names[0] if len(names) == 1 else ""
 
 
-def _tree_root(folder: Path, course: Course) -> Path | None:
-    if (folder / "submitted").is_dir():
-        return folder / "submitted"
-    for child in folder.iterdir():
-        if child.is_dir() and any((child / a).is_dir() for a in course.assignments):
-            return folder
+def _tree_root(top: SafeFolder, course: Course) -> str | None:
+    """"submitted", "" (the folder itself) or None (not an nbgrader tree). Decided from the
+    entries themselves: a link counts as what it is named, and is never followed."""
+    entries = top.entries()
+    if ("submitted", "dir") in entries or ("submitted", "link") in entries:
+        return "submitted"
+    for name, kind in entries:
+        if kind != "dir":
+            continue
+        try:
+            with top.sub(name) as child:
+                if any(n in course.assignments and k in ("dir", "link")
+                       for n, k in child.entries()):
+                    return ""
+        except OSError:  # swapped for a link, or unreadable: not evidence of a tree
+            continue
     return None
 
 
-def _intake_tree(root: Path, course: Course, selected: list[str]
-                 ) -> tuple[list[Submission], list[Problem]]:
-    subs, problems = [], []
-    for student_dir in sorted(p for p in root.iterdir() if not p.name.startswith(".")):
-        if not student_dir.is_dir():
-            problems.append(Problem("", "", "", "unrecognised-file",
-                                    detail=f"{student_dir.name}: not a student folder; skipped"))
+def _tree_submission(adir: SafeFolder, student: str, assignment: str, course: Course
+                     ) -> Submission:
+    """The submission in ``<student>/<assignment>/`` (an open folder)."""
+    sub = Submission(student, assignment)
+    where = f"{student}/{assignment}"
+    entries = adir.walk(skip=(".ipynb_checkpoints",))
+    for rel, kind in entries:
+        if kind == "link":
+            sub.problem("symlink", f"{where}/{rel} -> {adir.link_target(rel)}: {_LINK_NOTE}",
+                        notebook=_link_notebook(course, assignment, rel))
+    files = [rel for rel, kind in entries if kind == "file"]
+    notebooks = [r for r in files if "/" not in r and r.endswith(".ipynb")] or [
+        r for r in files if r.endswith(".ipynb")]
+    found: dict[str, tuple[bytes, str]] = {}
+    for rel in notebooks:
+        try:
+            _size, data = adir.read(rel, MAX_NOTEBOOK_BYTES)
+        except SymlinkError:  # replaced by a link after the listing
+            sub.problem("symlink", f"{where}/{rel}: {_LINK_NOTE}",
+                        notebook=_link_notebook(course, assignment, rel))
             continue
-        for adir in sorted(p for p in student_dir.iterdir() if not p.name.startswith(".")):
-            if adir.name not in course.assignments:
-                problems.append(Problem(student_dir.name, "", "", "unrecognised-file",
-                                        detail=f"{student_dir.name}/{adir.name}: not an "
-                                               f"assignment of the course; skipped"))
+        except OSError as exc:  # unreadable, or no longer a regular file
+            sub.problem("invalid-notebook", f"{where}/{rel} cannot be read: {exc.strerror}",
+                        PurePosixPath(rel).stem)
+            continue
+        if data is None:
+            sub.problem("invalid-notebook", f"{where}/{rel} is larger than "
+                        f"{MAX_NOTEBOOK_BYTES // 2**20} MiB; ignored", PurePosixPath(rel).stem)
+            continue
+        found[rel] = (data, f"{where}/{rel}")
+    _assign_notebooks(course, sub, found)
+    total = 0
+    for rel in files:
+        if PurePosixPath(rel).suffix == ".ipynb" or PurePosixPath(rel).name == "timestamp.txt":
+            continue
+        try:
+            size, data = adir.read(rel, max(0, MAX_EXTRA_BYTES - total))
+        except SymlinkError:
+            sub.problem("symlink", f"{where}/{rel}: {_LINK_NOTE}")
+            continue
+        except OSError:  # unreadable, or no longer a regular file: not copied
+            continue
+        total += size
+        if data is not None:
+            sub.extra_files[rel] = data
+    if "timestamp.txt" in files:
+        try:
+            _size, data = adir.read("timestamp.txt", 4096)
+        except OSError:  # a link swapped in, or unreadable: no submission time
+            data = None
+        if data is not None:
+            sub.timestamp = data.decode("utf-8", errors="replace").strip()
+    return sub
+
+
+def _intake_tree(top: SafeFolder, root_name: str, course: Course, selected: list[str]
+                 ) -> tuple[list[Submission], list[Problem]]:
+    subs: list[Submission] = []
+    problems: list[Problem] = []
+    try:
+        root = top.sub(root_name) if root_name else SafeFolder(os.dup(top.fd))
+    except SymlinkError:
+        problems.append(Problem("", "", "", "symlink", detail=(
+            f"{root_name} -> {top.link_target(root_name)}: the submissions folder is a "
+            f"symbolic link; not followed, nothing graded (give the folder it points to)")))
+        return subs, problems
+    with root:
+        for student, skind in root.entries():
+            if student.startswith("."):
                 continue
-            if adir.name not in selected or not adir.is_dir():
+            if skind == "link":
+                problems.append(Problem(student, "", "", "symlink", detail=(
+                    f"{student} -> {root.link_target(student)}: a student folder that is "
+                    f"{_LINK_NOTE}")))
                 continue
-            sub = Submission(student_dir.name, adir.name)
-            found: dict[str, tuple[bytes, str]] = {}
-            notebooks = sorted(adir.glob("*.ipynb")) or sorted(
-                p for p in adir.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
-            for nb in notebooks:
-                rel = f"{student_dir.name}/{adir.name}/{nb.relative_to(adir).as_posix()}"
-                data = _read_limited(nb, MAX_NOTEBOOK_BYTES)
-                if data is None:
-                    sub.problem("invalid-notebook", f"{rel} is larger than "
-                                f"{MAX_NOTEBOOK_BYTES // 2**20} MiB; ignored", nb.stem)
-                    continue
-                found[nb.name if nb.parent == adir else nb.relative_to(adir).as_posix()] = (
-                    data, rel)
-            _assign_notebooks(course, sub, found)
-            total = 0
-            for extra in sorted(adir.rglob("*")):
-                if (extra.is_file() and extra.suffix != ".ipynb" and extra.name != "timestamp.txt"
-                        and ".ipynb_checkpoints" not in extra.parts):
-                    total += extra.stat().st_size
-                    if total <= MAX_EXTRA_BYTES:
-                        sub.extra_files[extra.relative_to(adir).as_posix()] = extra.read_bytes()
-            if (adir / "timestamp.txt").is_file():
-                sub.timestamp = (adir / "timestamp.txt").read_text(encoding="utf-8").strip()
-            subs.append(sub)
+            if skind != "dir":
+                problems.append(Problem("", "", "", "unrecognised-file",
+                                        detail=f"{student}: not a student folder; skipped"))
+                continue
+            try:
+                sdir = root.sub(student)
+            except SymlinkError:
+                problems.append(Problem(student, "", "", "symlink", detail=(
+                    f"{student}: a student folder that is {_LINK_NOTE}")))
+                continue
+            with sdir:
+                for assignment, akind in sdir.entries():
+                    if assignment.startswith("."):
+                        continue
+                    if assignment not in course.assignments:
+                        problems.append(Problem(student, "", "", "unrecognised-file",
+                                                detail=f"{student}/{assignment}: not an "
+                                                       f"assignment of the course; skipped"))
+                        continue
+                    if assignment not in selected or akind not in ("dir", "link"):
+                        continue
+                    try:
+                        if akind == "link":
+                            raise SymlinkError(errno.ELOOP, _LINK_NOTE, assignment)
+                        adir = sdir.sub(assignment)
+                    except SymlinkError:
+                        sub = Submission(student, assignment)
+                        sub.problem("symlink", f"{student}/{assignment} -> "
+                                    f"{sdir.link_target(assignment)}: an assignment folder that "
+                                    f"is {_LINK_NOTE}")
+                        subs.append(sub)
+                        continue
+                    with adir:
+                        subs.append(_tree_submission(adir, student, assignment, course))
     return subs, problems
 
 
-def _zip_notebooks(path: Path, course: Course, assignment: str | None
-                   ) -> tuple[str | None, dict[str, tuple[bytes, str]], str | None]:
-    """(assignment, notebooks found, error) for a zip; never extracts anything to disk."""
+def _zip_notebooks(handle, name: str, course: Course, assignment: str | None
+                   ) -> tuple[str | None, dict[str, tuple[bytes, str]], str | None, list[str]]:
+    """(assignment, notebooks found, error, members that are symbolic links) for a zip (an
+    open binary file named ``name``); never extracts anything to disk, never reads a member
+    that is a link."""
+    links: list[str] = []
     try:
-        with zipfile.ZipFile(path) as zf:
+        with zipfile.ZipFile(handle) as zf:
             infos = [i for i in zf.infolist() if not i.is_dir()]
             if sum(i.file_size for i in infos) > MAX_ZIP_BYTES:
-                return assignment, {}, f"uncompressed size over {MAX_ZIP_BYTES // 2**20} MiB"
+                return (assignment, {}, f"uncompressed size over {MAX_ZIP_BYTES // 2**20} MiB",
+                        links)
             members = []
             for info in infos:
                 parts = PurePosixPath(info.filename.replace("\\", "/")).parts
                 if (not parts or parts[-1].startswith(".") or "__MACOSX" in parts
-                        or ".ipynb_checkpoints" in parts or not parts[-1].endswith(".ipynb")):
+                        or ".ipynb_checkpoints" in parts):
                     continue
-                members.append((info, parts))
+                if stat.S_ISLNK(info.external_attr >> 16):
+                    links.append("/".join(parts))
+                if parts[-1].endswith(".ipynb"):
+                    members.append((info, parts))
             if assignment is None:  # find it from the folders or notebook names inside
                 for _info, parts in members:
                     for a in course.assignments:
@@ -362,35 +638,65 @@ def _zip_notebooks(path: Path, course: Course, assignment: str | None
                                              len(ip[1]), "/".join(ip[1])))
             found = {}
             for info, parts in members:
-                if info.file_size > MAX_NOTEBOOK_BYTES:
+                if info.file_size > MAX_NOTEBOOK_BYTES or stat.S_ISLNK(info.external_attr >> 16):
                     continue
-                found.setdefault(parts[-1], (zf.read(info), f"{path.name}:{'/'.join(parts)}"))
-            return assignment, found, None
+                found.setdefault(parts[-1], (zf.read(info), f"{name}:{'/'.join(parts)}"))
+            return assignment, found, None, links
     except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, RuntimeError) as exc:
-        return assignment, {}, f"{type(exc).__name__}: {exc}"
+        return assignment, {}, f"{type(exc).__name__}: {exc}", links
 
 
-def _intake_flat(folder: Path, course: Course, selected: list[str]
+def _read_candidate(top: SafeFolder, course: Course, cand: _Candidate
+                    ) -> tuple[str | None, dict[str, tuple[bytes, str]], str | None, list[str]]:
+    """(assignment, notebooks found, error, links) of one file of a flat export; a file
+    that is (or has just become) a symbolic link is not read: ``cand.link`` is set."""
+    name = cand.path.name
+    if cand.link is not None:
+        return cand.assignment, {}, None, []
+    try:
+        if cand.path.suffix.lower() == ".zip":
+            fd, _size = top.open_file(name)
+            with os.fdopen(fd, "rb") as handle:
+                return _zip_notebooks(handle, name, course, cand.assignment)
+        _size, data = top.read(name, MAX_NOTEBOOK_BYTES)
+    except SymlinkError:
+        cand.link = top.link_target(name)
+        return cand.assignment, {}, None, []
+    except OSError as exc:
+        return cand.assignment, {}, f"{type(exc).__name__}: {exc}", []
+    if data is None:
+        return cand.assignment, {}, f"larger than {MAX_NOTEBOOK_BYTES // 2**20} MiB", []
+    return cand.assignment, {name: (data, name)}, None, []
+
+
+def _intake_flat(top: SafeFolder, course: Course, selected: list[str]
                  ) -> tuple[list[Submission], list[Problem]]:
     problems: list[Problem] = []
     candidates: list[_Candidate] = []
-    for path in sorted(folder.iterdir()):
+    folder = Path(top.name)
+    for name, kind in top.entries():
+        path = folder / name
         suffix = path.suffix.lower()
         # Hidden files are skipped, but not a submission whose student name starts with a dot;
         # "._*" are the resource forks macOS adds next to each file in a zip.
-        if path.name.startswith(".") and (path.name.startswith("._")
-                                          or suffix not in (".ipynb", ".zip")):
+        if name.startswith(".") and (name.startswith("._")
+                                     or suffix not in (".ipynb", ".zip")):
             continue
         stem, rank = _split_rank(path.stem)
-        matched = (_match_name(course, stem, is_zip=suffix == ".zip") if path.is_file()
-                   else None)
+        matched = (_match_name(course, stem, is_zip=suffix == ".zip")
+                   if kind in ("file", "link") else None)
+        if kind == "link" and (matched is None or suffix not in (".ipynb", ".zip")):
+            problems.append(Problem("", "", "", "symlink", detail=(
+                f"{name} -> {top.link_target(name)}: {_LINK_NOTE}")))
+            continue
         if matched is None or suffix not in (".ipynb", ".zip"):
             problems.append(Problem("", "", "", "unrecognised-file", detail=(
-                f"{path.name}: expected <student>_<assignment>.ipynb|zip or "
+                f"{name}: expected <student>_<assignment>.ipynb|zip or "
                 f"<student>_..._<notebook>.ipynb|zip; skipped")))
             continue
         who, assignment, notebook = matched
-        candidates.append(_Candidate(who, assignment, notebook, path, rank))
+        candidates.append(_Candidate(who, assignment, notebook, path, rank,
+                                     top.link_target(name) if kind == "link" else None))
     # Ids over every file of the export, whatever is selected: the same ids on every run.
     ids, notes = assign_student_ids({c.who for c in candidates})
 
@@ -400,17 +706,13 @@ def _intake_flat(folder: Path, course: Course, selected: list[str]
     # Per student, the highest resubmission number last, so it wins; ties by name.
     for cand in sorted(candidates, key=lambda c: (c.who, c.rank, c.path.name)):
         student = ids[cand.who]
-        if cand.path.suffix.lower() == ".zip":
-            assignment, found, error = _zip_notebooks(cand.path, course, cand.assignment)
-        else:
-            assignment, error = cand.assignment, None
-            data = _read_limited(cand.path, MAX_NOTEBOOK_BYTES)
-            found = {cand.path.name: (data, cand.path.name)} if data is not None else {}
-            if data is None:
-                error = f"larger than {MAX_NOTEBOOK_BYTES // 2**20} MiB"
+        assignment, found, error, links = _read_candidate(top, course, cand)
+        linked = (f"{cand.path.name} -> {cand.link}: {_LINK_NOTE}"
+                  if cand.link is not None else None)
         if assignment is None:
-            problems.append(Problem(student, "", "", "unrecognised-file", detail=(
-                f"{cand.path.name}: no notebook of a known assignment inside; skipped")))
+            problems.append(Problem(student, "", "", "symlink" if linked else "unrecognised-file",
+                                    detail=linked or (f"{cand.path.name}: no notebook of a "
+                                                      f"known assignment inside; skipped")))
             if cand.who in notes and cand.who not in noted:
                 noted.add(cand.who)
                 problems.append(Problem(student, "", "", "id-disambiguated",
@@ -423,6 +725,12 @@ def _intake_flat(folder: Path, course: Course, selected: list[str]
             sub = subs[(cand.who, assignment)] = Submission(student, assignment)
             if cand.who in notes:
                 sub.problem("id-disambiguated", notes[cand.who])
+        if linked:
+            sub.problem("symlink", linked, notebook=cand.notebook or _link_notebook(
+                course, assignment, cand.path.name.lower()))
+        for member in links:
+            sub.problem("symlink", f"{cand.path.name}:{member}: a zip member that is "
+                        f"{_LINK_NOTE}", notebook=_link_notebook(course, assignment, member))
         if error:
             kind = "invalid-zip" if cand.path.suffix.lower() == ".zip" else "invalid-notebook"
             sub.problem(kind, f"{cand.path.name}: {error}")
@@ -452,15 +760,17 @@ def discover(folder: Path, course: Course, selected: list[str] | None = None
 
     Adds a ``missing-submission`` problem (and an empty submission, which scores 0) for every
     student who handed in some selected assignment but not another, and ``missing-notebook``
-    for every notebook of an assignment absent from a submission.
+    for every notebook of an assignment absent from a submission (not for one that was there
+    but unreadable, too deep or a symbolic link: that has its own problem).
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"no such submissions folder: {folder}")
     selected = list(selected or course.assignments)
-    root = _tree_root(folder, course)
-    subs, problems = (_intake_tree(root, course, selected) if root is not None
-                      else _intake_flat(folder, course, selected))
+    with SafeFolder.open(folder) as top:
+        root = _tree_root(top, course)
+        subs, problems = (_intake_tree(top, root, course, selected) if root is not None
+                          else _intake_flat(top, course, selected))
     by_key = {s.key: s for s in subs}
     for student in sorted({s.student for s in subs}):
         for assignment in selected:
@@ -473,7 +783,7 @@ def discover(folder: Path, course: Course, selected: list[str] | None = None
             continue
         for name in course.notebook_names(sub.assignment):
             if name not in sub.notebooks and not any(
-                    p.kind in ("invalid-notebook", "invalid-zip") and p.notebook in ("", name)
-                    for p in sub.problems):
+                    p.kind in ("invalid-notebook", "invalid-zip", "symlink")
+                    and p.notebook in ("", name) for p in sub.problems):
                 sub.problem("missing-notebook", f"no {name}.ipynb in the submission", name)
     return [by_key[k] for k in sorted(by_key)], problems

@@ -32,6 +32,12 @@ Each finding has a *scope*, which decides the graded cells it affects:
     up as names, attributes, and strings (``getattr(e, "tb_" "frame")``, folded when they are
     built from constants). Affects every graded cell after the cell.
 
+``too-deep`` (scope ``rest``) -- a cell nested too deeply for the scan (``RecursionError`` or
+the parser's ``MemoryError``: hundreds of nested operators, calls or attributes): nothing in it
+can be checked, and a kernel whose recursion limit an earlier cell raised may well run it, so it
+counts as tampering. A cell the tokenizer refuses (``SyntaxError``, e.g. 100,000 ``(``) cannot
+run at all and is skipped, as any syntax error.
+
 ``course-files`` also flags listing a folder (``os.listdir``, ``glob``, ``Path.iterdir``): the
 way to find the notebook being graded without naming it.
 
@@ -104,12 +110,14 @@ HISTORY_FILE_MARKERS = ("history.sqlite", ".ipython", "ipython_dir")
 NAMESPACE_CALLS = {"globals", "locals", "vars"}
 SCOPE = {"scratchnn-import": "exercise", "scratchnn-use": "exercise",
          "course-files": "exercise", "dynamic-code": "exercise",
-         "monkeypatch": "rest", "runtime-hooks": "rest"}
+         "monkeypatch": "rest", "runtime-hooks": "rest", "too-deep": "rest"}
 HISTORY_DETAIL = ("reads IPython's history {name}, which holds the code of every cell run "
                   "(the test cell's hidden tests included)")
 FRAME_DETAIL = "reaches frames or objects ({name}): the callers' variables, hidden tests included"
 SHELL_DETAIL = "uses IPython's shell ({name}), which holds the code of every cell"
 LISTING_DETAIL = "lists a folder ({name}), the way to find the notebook being graded"
+TOO_DEEP_DETAIL = ("the cell is nested too deeply to be checked ({error}); whatever it does is "
+                   "unchecked, so it counts as tampering")
 
 
 @dataclass(frozen=True)
@@ -201,10 +209,17 @@ def _parent(node: ast.AST) -> ast.AST | None:
     return getattr(node, "_integrity_parent", None)
 
 
+# CPython's parser shares one instance of each of these among all trees (every ``Load``, every
+# ``Add``): a parent link on one would tie every later tree to this cell's (and make a deep copy
+# of any tree copy this one: one student's cell slowing or crashing the checks of the others).
+SHARED_NODES = (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
+
+
 def _link_parents(tree: ast.AST) -> None:
     for node in ast.walk(tree):
         for child in ast.iter_child_nodes(node):
-            child._integrity_parent = node
+            if not isinstance(child, SHARED_NODES):
+                child._integrity_parent = node
 
 
 def _local_names(node: ast.AST) -> set[str]:
@@ -699,6 +714,17 @@ class _Scanner(ast.NodeVisitor):
     visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _visit_comprehension
 
 
+def _too_deep(index: int, label: str, source: str, exc: BaseException, flag: bool
+              ) -> list[Finding]:
+    """The ``too-deep`` finding of a cell the scan could not go through (none if not scanned)."""
+    if not flag:
+        return []
+    first = next((line.strip() for line in source.splitlines() if line.strip()), "")
+    error = type(exc).__name__ + (f": {exc}" if str(exc) else "")
+    return [Finding(index, label, "too-deep", 1, first[:80],
+                    TOO_DEEP_DETAIL.format(error=error[:100]))]
+
+
 def scan_notebook(nb, scanned: set[int], labels: dict[int, str]) -> list[Finding]:
     """Findings in the cells whose index is in ``scanned``; all code cells are followed (in
     order) for the names they import. ``labels`` names cells (grade ids)."""
@@ -708,14 +734,21 @@ def scan_notebook(nb, scanned: set[int], labels: dict[int, str]) -> list[Finding
     for index, cell in enumerate(nb.cells):
         if cell.get("cell_type") != "code":
             continue
+        label = labels.get(index, f"cell {index}")
         try:
             tree = ast.parse(_to_python(cell.source))
         except (SyntaxError, ValueError):
             continue  # a cell that does not parse cannot run either
-        _link_parents(tree)
+        except (RecursionError, MemoryError) as exc:  # too deep for the parser
+            findings.extend(_too_deep(index, label, cell.source, exc, index in scanned))
+            continue
         scanner = _Scanner(modules, library, flag=index in scanned)
-        scanner.visit(tree)
-        label = labels.get(index, f"cell {index}")
+        try:
+            _link_parents(tree)
+            scanner.visit(tree)
+        except RecursionError as exc:  # parsed, but too deep to walk
+            findings.extend(_too_deep(index, label, cell.source, exc, index in scanned))
+            continue
         seen = set()
         for rule, line, code, detail in scanner.found:
             if (rule, line, detail) in seen:

@@ -10,6 +10,9 @@
   visible tests and the failure messages, not the hidden tests' code; and no line or case value
   of a hidden block appears anywhere else in it either (outputs the student's code printed,
   tracebacks, failure messages, sources): :class:`Redactor`.
+* :class:`LimitOutput` replaces nbgrader's ``LimitOutput`` in ``Autograde``: besides its line
+  limits it bounds characters (per output, cell and notebook) and image bytes, so one long
+  line cannot make a huge graded notebook and feedback page; every cut cell is an event.
 * :class:`FeedbackExporter` is ``GenerateFeedback``'s exporter: nbgrader's feedback page,
   readable offline (math rendered to MathML when the page is made, no script from the
   network, the student's HTML and JavaScript outputs sanitized) and with every graded cell
@@ -33,6 +36,7 @@ from nbconvert.exporters import HTMLExporter
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from nbgrader.preprocessors import LimitOutput as NbgraderLimitOutput
 from traitlets import Bool, Integer, Unicode
 
 _HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*\n?",
@@ -394,6 +398,290 @@ class HideHiddenTests(NbGraderPreprocessor):
         if redactor is not None:
             redactor.cell(cell)
         return cell, resources
+
+
+# -- output limits ---------------------------------------------------------------------------
+
+# What a cut leaves in the output, where the text stops.
+CUT_MARKER = "... output cut: {count} characters not shown (limit {limit} {per})"
+# Characters that the grade-deciding output of a cell (its error, first stderr stream or
+# execute_result, see nbgrader.utils.determine_grade) keeps even when the cell's or notebook's
+# budget is spent: the failure message stays readable and a partial-credit value stays a number.
+GRADING_FLOOR = 2_000
+OUTPUT_COST = 100  # characters charged per output (its JSON frame), so counts are bounded too
+
+
+def _append_event(path: str, record: dict) -> None:
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record) + "\n")
+
+
+def _joined(value):
+    """A multi-line notebook string (a str or a list of str) as one str; anything else as is."""
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "".join(value)
+    return value
+
+
+def _is_image(mimetype: str) -> bool:
+    return mimetype.startswith("image/") or mimetype in _BINARY_MIMETYPES
+
+
+def _deciding(output) -> bool:
+    """True for the outputs nbgrader grades a test cell by (error, stderr, execute_result)."""
+    kind = output.get("output_type")
+    return kind in ("error", "execute_result") or (kind == "stream"
+                                                   and output.get("name") == "stderr")
+
+
+class _CellCut:
+    """The cutting of one code cell's outputs (state of :class:`LimitOutput` per cell)."""
+
+    def __init__(self, limits: LimitOutput) -> None:
+        self.limits = limits
+        self.cell_left = limits.max_cell_chars
+        self.chars = 0  # characters cut
+        self.images: list[tuple[str, int, str]] = []  # (mimetype, bytes, limit) removed
+        self.data: list[str] = []  # JSON mime types removed
+        self.dropped = 0  # whole outputs removed after the budget was spent
+
+    def _allowed(self, floor: int = 0) -> tuple[int | None, str]:
+        """(characters the next text may keep, which limit binds it); None: no limit."""
+        lim = self.limits
+        caps = [(cap, per) for cap, per in ((lim.max_output_chars, "per output"),
+                                            (self.cell_left, "per cell"),
+                                            (lim.chars_left, "per notebook")) if cap >= 0]
+        if not caps:
+            return None, ""
+        allowed, per = min(caps, key=lambda c: c[0])
+        if floor:
+            top = lim.max_output_chars if lim.max_output_chars >= 0 else floor
+            allowed = max(allowed, min(floor, top))
+        return allowed, per
+
+    def _limit_of(self, per: str) -> int:
+        lim = self.limits
+        return {"per output": lim.max_output_chars, "per cell": lim.max_cell_chars,
+                "per notebook": lim.max_notebook_chars}[per]
+
+    def charge(self, count: int) -> None:
+        """Count ``count`` kept characters against the cell's and the notebook's budgets."""
+        if self.cell_left >= 0:
+            self.cell_left = max(0, self.cell_left - count)
+        if self.limits.chars_left >= 0:
+            self.limits.chars_left = max(0, self.limits.chars_left - count)
+
+    def spent(self) -> bool:
+        """True when the cell's or the notebook's budget is used up."""
+        return self.cell_left == 0 or self.limits.chars_left == 0
+
+    def text(self, value, floor: int = 0):
+        """``value`` cut to the characters it may keep, with a marker where it stops."""
+        value = _joined(value)
+        if not isinstance(value, str):
+            return value
+        allowed, per = self._allowed(floor)
+        if allowed is None or len(value) <= allowed:
+            self.charge(len(value))
+            return value
+        kept, count = value[:allowed], len(value) - allowed
+        self.chars += count
+        self.charge(allowed)
+        marker = CUT_MARKER.format(count=count, limit=self._limit_of(per), per=per)
+        return kept + ("\n" if kept and not kept.endswith("\n") else "") + marker + "\n"
+
+    def lines(self, lines, floor: int = 0):
+        """A traceback (list of lines) cut like :meth:`text`, the marker as its last line."""
+        if not isinstance(lines, list):
+            return self.text(lines, floor)
+        total = sum(len(line) for line in lines if isinstance(line, str))
+        allowed, per = self._allowed(floor)
+        if allowed is None or total <= allowed:
+            self.charge(total)
+            return lines
+        out, room = [], allowed
+        for line in lines:
+            line = line if isinstance(line, str) else str(line)
+            if room <= 0:
+                break
+            out.append(line[:room])
+            room -= len(out[-1])
+        self.chars += total - allowed
+        self.charge(allowed)
+        out.append(CUT_MARKER.format(count=total - allowed, limit=self._limit_of(per), per=per))
+        return out
+
+    def bundle(self, data: dict, deciding: bool) -> None:
+        """Cut a mime bundle in place: text cut, images and JSON over their limits removed."""
+        lim = self.limits
+        for mimetype in list(data):
+            value = _joined(data[mimetype])
+            if _is_image(mimetype) and isinstance(value, str):
+                size = (len(value) * 3 // 4 if mimetype in _BINARY_MIMETYPES
+                        else len(value.encode("utf-8")))
+                caps = [(c, per) for c, per in ((lim.max_image_bytes, "per image"),
+                                                (lim.image_left, "per notebook")) if c >= 0]
+                cap, per = min(caps, key=lambda c: c[0]) if caps else (None, "")
+                if cap is not None and size > cap:
+                    limit = lim.max_image_bytes if per == "per image" else \
+                        lim.max_notebook_image_bytes
+                    self.images.append((mimetype, size, f"{limit} bytes {per}"))
+                    del data[mimetype]
+                elif lim.image_left >= 0:
+                    lim.image_left -= size
+            elif isinstance(value, str):
+                floor = GRADING_FLOOR if deciding and mimetype == "text/plain" else 0
+                data[mimetype] = self.text(value, floor)
+            else:  # JSON data (application/json, widget and plot specs): kept whole or not at all
+                size = len(json.dumps(value))
+                allowed, _per = self._allowed()
+                if allowed is not None and size > allowed:
+                    self.chars += size
+                    self.data.append(mimetype)
+                    del data[mimetype]
+                else:
+                    self.charge(size)
+
+    def summary(self) -> str:
+        """What was removed rather than cut (images, JSON data, whole outputs), or ""."""
+        lim = self.limits
+        parts = [f"{m} of {size} bytes (limit {limit})" for m, size, limit in self.images]
+        if self.data:
+            parts.append(f"{', '.join(self.data)} data over the character limits")
+        if self.dropped:
+            parts.append(f"{self.dropped} more output(s): the limit of "
+                         f"{lim.max_cell_chars} characters per cell or "
+                         f"{lim.max_notebook_chars} per notebook was reached")
+        return "; ".join(parts)
+
+    def detail(self) -> str:
+        """The event's detail: everything cut from the cell, and the limits."""
+        lim = self.limits
+        parts = []
+        if self.chars:
+            parts.append(f"{self.chars} characters")
+        if self.images:
+            parts.append(f"{len(self.images)} image(s) of "
+                         f"{sum(size for _m, size, _l in self.images)} bytes")
+        if self.dropped:
+            parts.append(f"{self.dropped} whole output(s)")
+        return (f"output cut: {', '.join(parts)} not kept (limits: {lim.max_output_chars} "
+                f"characters per output, {lim.max_cell_chars} per cell, "
+                f"{lim.max_notebook_chars} per notebook; images {lim.max_image_bytes} bytes "
+                f"each, {lim.max_notebook_image_bytes} per notebook)")
+
+    def cut(self, cell) -> bool:
+        """Cut the cell's outputs in place; True if anything was cut."""
+        outputs = cell.get("outputs", [])
+        decider = next((i for i, o in enumerate(outputs) if _deciding(o)), None)
+        kept = []
+        for i, output in enumerate(outputs):
+            deciding = i == decider
+            if self.spent() and not deciding:
+                self.dropped += 1  # nothing after the budget but what decides the grade
+                continue
+            self.charge(OUTPUT_COST)
+            floor = GRADING_FLOOR if deciding else 0
+            kind = output.get("output_type")
+            if kind == "stream":
+                output["text"] = self.text(output.get("text", ""), floor)
+            elif kind == "error":
+                output["ename"] = self.text(output.get("ename", ""), floor)
+                output["evalue"] = self.text(output.get("evalue", ""), floor)
+                output["traceback"] = self.lines(output.get("traceback", []), floor)
+            elif isinstance(output.get("data"), dict):
+                self.bundle(output["data"], deciding)
+                if not output["data"] and kind != "execute_result":
+                    self.dropped += 1  # only what was cut was in it
+                    continue
+            kept.append(output)
+        summary = self.summary()
+        if summary:  # after every output: a stdout stream never changes the grade
+            kept.append(NotebookNode(output_type="stream", name="stdout",
+                                     text=f"... output cut: {summary}\n"))
+        cell["outputs"] = kept
+        return bool(self.chars or self.images or self.data or self.dropped)
+
+
+class LimitOutput(NbgraderLimitOutput):
+    """nbgrader's ``LimitOutput``, which also bounds characters and image bytes.
+
+    nbgrader's class counts lines only (``max_lines`` stream lines per cell, ``max_traceback``
+    lines per traceback): one ``print("x" * 150_000_000)`` made a 144 MB graded notebook and
+    feedback page. Its line limits are kept; then text is cut to at most ``max_output_chars``
+    characters per output (stream text, each text mime type of a result or display, an error's
+    message and its traceback), ``max_cell_chars`` per cell and ``max_notebook_chars`` per
+    notebook, with ``... output cut: N characters not shown (limit M per ...)`` where it stops.
+    An image over ``max_image_bytes`` (or over what is left of ``max_notebook_image_bytes``)
+    and JSON data over the character limits are removed, and a last stdout line says so. Once a
+    cell's or the notebook's budget is spent, its further outputs are dropped.
+
+    The grade never changes: an output nbgrader grades a test cell by (the first error, stderr
+    stream or execute_result) is never removed and keeps at least :data:`GRADING_FLOOR`
+    characters; unlike nbgrader's class, a stderr stream past the line limit is kept (emptied).
+
+    Each cell that was cut is one ``output-cut`` line in ``events_file`` (the format of
+    :class:`SandboxExecute`'s events), so it is in the problem log.
+
+    The defaults: 100,000 characters are some 1,500 lines, far more than any exercise prints
+    (a training log, a printed array) and still quick to show in a browser; 200,000 per cell
+    leave room for an error after long output; 2,000,000 per notebook keep a graded notebook and
+    its feedback page within a few MB (an honest 01_neuron graded notebook is 0.7 MB). A
+    matplotlib figure is 20-200 KB as PNG: 2 MiB per image and 8 MiB per notebook let through
+    dozens of them, not a 100 MB one.
+    """
+
+    max_output_chars = Integer(
+        100_000, help="Characters per output (-1: no limit)").tag(config=True)
+    max_cell_chars = Integer(
+        200_000, help="Characters of output per cell (-1: no limit)").tag(config=True)
+    max_notebook_chars = Integer(
+        2_000_000, help="Characters of output per notebook (-1: no limit)").tag(config=True)
+    max_image_bytes = Integer(
+        2 * 2**20, help="Bytes per image, decoded (-1: no limit)").tag(config=True)
+    max_notebook_image_bytes = Integer(
+        8 * 2**20, help="Bytes of images per notebook (-1: no limit)").tag(config=True)
+    events_file = Unicode("", help="Append one JSON line per cut cell to this file.").tag(
+        config=True)
+
+    def preprocess(self, nb, resources):
+        """Cut every code cell's output; the budgets per notebook start afresh."""
+        self._nb_name = (resources or {}).get("nbgrader", {}).get("notebook", "")
+        self.chars_left = self.max_notebook_chars
+        self.image_left = self.max_notebook_image_bytes
+        return super().preprocess(nb, resources)
+
+    def preprocess_cell(self, cell, resources, index):
+        """Bound the cell's characters and images (one event if cut), then nbgrader's line
+        limits."""
+        if cell.get("cell_type") == "code" and cell.get("outputs"):
+            if not hasattr(self, "chars_left"):  # called without preprocess()
+                self.chars_left = self.max_notebook_chars
+                self.image_left = self.max_notebook_image_bytes
+            cut = _CellCut(self)
+            if cut.cut(cell) and self.events_file:
+                grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
+                _append_event(self.events_file, {
+                    "notebook": getattr(self, "_nb_name", ""), "kind": "output-cut",
+                    "index": index, "cell": grade_id or f"cell {index}",
+                    "detail": cut.detail()})
+        return super().preprocess_cell(cell, resources, index)
+
+    def _limit_stream_output(self, cell):
+        """nbgrader's line limit, except that the first stderr stream is never dropped: it
+        decides the grade of a test cell (0), however much was printed before it."""
+        if self.max_lines == -1 or cell.get("cell_type") != "code":
+            return cell
+        before = list(cell.outputs)
+        cell = super()._limit_stream_output(cell)
+        kept = {id(o) for o in cell.outputs}
+        where = next((i for i, o in enumerate(before) if o.get("output_type") == "stream"
+                      and o.get("name") == "stderr"), None)
+        if where is not None and id(before[where]) not in kept:
+            before[where]["text"] = "... Output truncated ...\n"
+            at = sum(1 for o in before[:where] if id(o) in kept)
+            cell.outputs.insert(at, before[where])
+        return cell
 
 
 # -- the feedback page ------------------------------------------------------------------------

@@ -5,8 +5,9 @@ whose metadata was edited, or whose JSON is broken. Every such case is turned he
 gradable copy plus a :class:`~autograder.problems.Problem`, so that nbgrader only ever sees
 notebooks it can grade and the instructor sees what was wrong:
 
-* empty file / invalid JSON / invalid notebook schema -> not graded (``empty-file``,
-  ``invalid-notebook``); the notebook scores 0;
+* empty file / invalid JSON / invalid notebook schema / JSON nested deeper than
+  :data:`MAX_JSON_DEPTH` levels -> not graded (``empty-file``, ``invalid-notebook``); the
+  notebook scores 0;
 * an nbgrader cell with an id the assignment does not have, or with broken metadata -> the
   metadata is removed (``unknown-cell-metadata``), the cell runs as an ordinary cell;
 * an id that appears several times -> nbgrader's rule (the last copy keeps the id, the others
@@ -33,6 +34,49 @@ import nbformat
 from .course import MasterNotebook
 
 _NBGRADER_KEYS = ("grade", "solution", "locked", "grade_id", "points", "task")
+# Levels of JSON nesting a submitted notebook may have. A real notebook has about 10 (cells,
+# outputs, mime bundles, widget state); nbformat, nbgrader and nbconvert walk notebooks
+# recursively (reading, validation, deep copies): nbformat.reads alone fails near 450 levels
+# (RecursionError), less in the deeper stack of a grading process.
+MAX_JSON_DEPTH = 100
+
+
+def json_depth(value) -> int:
+    """Levels of nesting of a parsed JSON value (a scalar is 0, ``[]`` and ``{}`` are 1);
+    iterative, so any depth can be measured."""
+    deepest = 0
+    pending = [(value, 1)]
+    while pending:
+        item, level = pending.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, level)
+        pending.extend((child, level + 1) for child in children
+                       if isinstance(child, (dict, list)))
+    return deepest
+
+
+def _too_deep_detail(depth: int | None) -> str:
+    how = f"{depth} levels deep" if depth else "deeper than the JSON reader can follow"
+    return (f"JSON nested {how} (at most {MAX_JSON_DEPTH} levels are accepted; a notebook has "
+            f"about 10)")
+
+
+def too_deep(data: bytes) -> str | None:
+    """Why ``data`` is nested too deeply to be graded, or None (also for text that is not
+    JSON at all: :func:`parse` reports that)."""
+    try:
+        raw = json.loads(data.decode("utf-8-sig"))
+    except RecursionError:
+        return _too_deep_detail(None)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    depth = json_depth(raw)
+    return _too_deep_detail(depth) if depth > MAX_JSON_DEPTH else None
 
 
 @dataclass
@@ -79,6 +123,11 @@ def parse(data: bytes) -> tuple[nbformat.NotebookNode | None, str | None, str | 
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
         return None, "invalid-notebook", f"not valid JSON: {exc}"
+    except RecursionError:  # the reader gave up: nested deeper than the recursion limit
+        return None, "invalid-notebook", _too_deep_detail(None)
+    depth = json_depth(raw)
+    if depth > MAX_JSON_DEPTH:
+        return None, "invalid-notebook", _too_deep_detail(depth)
     if not isinstance(raw, dict) or not isinstance(raw.get("cells", []), list):
         return None, "invalid-notebook", "JSON is not a notebook (no list of cells)"
     try:

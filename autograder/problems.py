@@ -20,6 +20,7 @@ KINDS: dict[str, str] = {
     "unexpected-notebook": "a notebook that is not part of the assignment; ignored",
     "invalid-notebook": "not a readable Jupyter notebook (bad JSON, schema); it scores 0",
     "empty-file": "an empty notebook file; it scores 0",
+    "symlink": "a symbolic link in a submission; not followed, not graded",
     # structure (repaired before grading)
     "deleted-cell": "a locked or graded cell was deleted; it was put back",
     "duplicated-cell": "a cell with an nbgrader id appears several times; only the last is graded",
@@ -36,6 +37,8 @@ KINDS: dict[str, str] = {
     "cpu-time": "the kernel used up its CPU-time limit and was killed",
     "kernel-died": "the kernel died (os._exit, crash); it was restarted and the notebook resumed",
     "not-run": "cells not run because the kernel died too often",
+    "output-cut": "a cell's output was too long (characters or image bytes); the rest was cut "
+                  "from the graded notebook and the feedback (grades unchanged)",
     "autograde-failed": "nbgrader could not grade the submission at all; it scores 0",
     "feedback-failed": "nbgrader could not render the feedback HTML",
     "sandbox": "a sandbox feature the OS refused (the kernel ran with less isolation)",

@@ -216,6 +216,11 @@ def write_results_json(course: Course, results: list[Result], scores: dict,
             "problems": [p.line() for p in sorted(set(problems))
                          if (p.student_id, p.assignment) == (student, assignment)],
         }
+        if r is not None and r.sandbox:  # the isolation this submission's kernel really had
+            # (uids differ from run to run; the file must not)
+            record["sandbox"] = {k: [re.sub(r"^uid=\d+$", "uid=own", x)
+                                     for x in r.sandbox.get(k, [])]
+                                 for k in ("applied", "failed")}
         if similar is not None:
             record["similarity"] = similar.of(student, assignment)
         out.append(record)
@@ -519,6 +524,12 @@ UNGRADED: dict[str, tuple[str, str]] = {
         "that your copy opens in JupyterLab; if it does not, restore it (File \u203a Revert "
         "Notebook to Checkpoint) or copy your solutions into a fresh copy of the released "
         "notebook. Then hand in {nb}.ipynb again."),
+    "symlink": (
+        "What you handed in for {nb}.ipynb is a symbolic link (a pointer to another file), "
+        "not the notebook itself; the grader never follows links, so nothing was read.",
+        "Hand in the notebook file itself: in JupyterLab, right-click {nb}.ipynb and choose "
+        "Download, then upload that file (or a zip of it). If your submission comes from a "
+        "git repository, commit the notebook, not a link to it."),
     "missing-notebook": (
         "Your submission does not contain {nb}.ipynb.",
         "Hand in the notebook under its original name, {nb}.ipynb (a zip of the assignment "

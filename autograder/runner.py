@@ -7,8 +7,8 @@ Layout of the work directory (under the system temp dir, removed afterwards)::
         w-<n>/                       one per submission being graded (0711)
             course/                  private copy of template/ + submitted/<student>/...
             jupyter/kernels/...      the sandboxed kernel spec
-            runtime/ home/ stage/    the kernel's connection files, HOME, mount staging
-            spec.json result.json events.jsonl sandbox.json kernel.pids
+            runtime/ home/           the kernel's connection files; its HOME (a mount point)
+            spec.json sandbox-args.json result.json events.jsonl sandbox.json kernel.pids
 
 Each submission gets its own copy of the course and its own SQLite gradebook, so ``--jobs``
 workers never share a database; only the parent process writes the class gradebook.
@@ -61,6 +61,12 @@ class Settings:
     # A submission that hits a time limit in the batch is graded again, alone, with limits this
     # many times longer, before the timeout counts: a grade must not depend on machine load.
     confirm_factor: int = 4
+    # The kernel's private writable places (in RAM, gone when the submission ends): one
+    # tmpfs for /tmp, /var/tmp and HOME, one for /dev/shm; bounded in bytes and in files.
+    scratch_bytes: int = 256 * 2**20
+    scratch_files: int = 20000
+    shm_bytes: int = 64 * 2**20
+    shm_files: int = 1000
 
     @property
     def cpu_limit(self) -> int:
@@ -117,17 +123,32 @@ def _clean_env() -> dict:
     return env
 
 
-def probe_sandbox(settings: Settings, hide: list[str] | None = None) -> dict:
-    """What the sandbox can apply on this machine (runs the launcher's --probe in a throwaway
-    child process; ``hide``: paths to try hiding there, e.g. the masters)."""
-    args = [sys.executable, "-I", str(SANDBOX), "--probe", "--memory", str(settings.memory),
-            "--cpu", str(settings.cpu_limit)]
-    for path in hide or []:
-        args += ["--hide", path]
+def sandbox_options(settings: Settings, uid: int | None, hide: list[str],
+                    expose: list[str]) -> list[str]:
+    """The launcher's options for a kernel of these settings (``uid``: the submission's own,
+    used when the grader runs as root)."""
+    args = ["--memory", str(settings.memory), "--cpu", str(settings.cpu_limit),
+            "--nproc", "512", "--fsize", str(GiB), "--threads", "1",
+            "--scratch-bytes", str(settings.scratch_bytes),
+            "--scratch-files", str(settings.scratch_files),
+            "--shm-bytes", str(settings.shm_bytes), "--shm-files", str(settings.shm_files)]
+    if uid is not None and os.geteuid() == 0:
+        args += ["--uid", str(uid)]
     if not settings.network:
         args.append("--no-net")
-    if os.geteuid() == 0:
-        args += ["--uid", "65534"]
+    for path in hide:
+        args += ["--hide", path]
+    for path in expose:
+        args += ["--expose", path]
+    return args
+
+
+def probe_sandbox(settings: Settings, hide: list[str] | None = None) -> dict:
+    """What the sandbox can apply on this machine: the launcher's --probe starts a do-nothing
+    command with every step of a real kernel launch (``hide``: paths to try hiding there, e.g.
+    the masters)."""
+    args = [sys.executable, "-I", str(SANDBOX), "--probe",
+            *sandbox_options(settings, 65534, hide or [], kernel_paths())]
     try:
         out = subprocess.run(args, capture_output=True, text=True, timeout=30, cwd="/")
         return json.loads(out.stdout)
@@ -145,14 +166,17 @@ class Grader:
         # Reported once for the run (console, report); not repeated for every submission.
         self.known_sandbox_failures = set(known_sandbox_failures or ())
         self.work = Path(tempfile.mkdtemp(prefix="autograder-"))
-        os.chmod(self.work, 0o711)
+        os.chmod(self.work, 0o711)  # traversable only; each kernel sees its own folder alone
         self.template = self.work / "template"
         self.expose = kernel_paths()
         self.hide = self._hidden_paths(hide)
         self._slots = list(range(max(1, settings.jobs)))
         self._slot_lock = threading.Lock()
         self._counter = 0
-        self.uid_base = 100000 + (os.getpid() % 50000) * 16
+        # One uid per submission, never reused in this run (nor by a concurrent run: the
+        # range follows the pid), and only if no process runs under it.
+        self.uid_base = 2_000_000 + (os.getpid() % 100_000) * 10_000
+        self._uids: set[int] = set()
         self._workers: dict[int, _Worker] = {}
         self.release_cells: dict[tuple[str, str], dict[str, dict]] = {}
         self.release_sources: dict[tuple[str, str], set[str]] = {}
@@ -177,7 +201,7 @@ class Grader:
         """Copy the masters and config into the template course and let nbgrader register
         every assignment in the template's gradebook (``generate_assignment``)."""
         t = self.template
-        t.mkdir()
+        t.mkdir(mode=0o700)  # masters and hidden tests: the grader's alone
         source = t / self.course.source_directory
         for assignment in self.course.assignments:
             _copytree(self.course.source / assignment, source / assignment)
@@ -209,7 +233,7 @@ class Grader:
         execute = ["autograder.nbexec.LockDown", "autograder.nbexec.SandboxExecute",
                    "nbgrader.preprocessors.IgnorePattern",
                    "nbconvert.preprocessors.ClearMetadataPreprocessor",
-                   "nbgrader.preprocessors.LimitOutput", "nbgrader.preprocessors.SaveAutoGrades",
+                   "autograder.nbexec.LimitOutput", "nbgrader.preprocessors.SaveAutoGrades",
                    "nbgrader.preprocessors.AssignLatePenalties",
                    "nbgrader.preprocessors.CheckCellMetadata"]
         feedback = ["nbgrader.preprocessors.GetGrades", "autograder.nbexec.HideHiddenTests",
@@ -244,23 +268,29 @@ class Grader:
         with self._slot_lock:
             self._slots.append(slot)
 
-    def _kernel_spec(self, w: Path, slot: int) -> None:
-        s = self.settings
-        argv = [sys.executable, "-I", str(SANDBOX),
-                "--memory", str(s.memory), "--cpu", str(s.cpu_limit), "--nproc", "512",
-                "--fsize", str(GiB), "--threads", "1",
-                "--home", str(w / "home"), "--own", str(w / "home"),
-                "--shared", str(w / "runtime"), "--stage", str(w / "stage"),
-                "--status", str(w / "sandbox.json"), "--pidfile", str(w / "kernel.pids")]
-        if os.geteuid() == 0:
-            argv += ["--uid", str(self.uid_base + slot)]
-        if not s.network:
-            argv.append("--no-net")
-        for path in self.hide:
-            argv += ["--hide", path]
-        for path in self.expose:
-            argv += ["--expose", path]
-        argv += ["--", sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    def _new_uid(self) -> int:
+        """A uid for one submission: unused in this run and by every running process."""
+        busy = {uid for _, uid in _processes()}
+        with self._slot_lock:
+            uid = self.uid_base + len(self._uids)
+            while uid in self._uids or uid in busy:
+                uid += 1
+            self._uids.add(uid)
+        return uid
+
+    def _kernel_spec(self, w: Path, uid: int) -> None:
+        """The sandboxed kernel spec of one submission; the launcher's options are in a
+        root-only file, so no command line shows the course's paths."""
+        options = sandbox_options(self.settings, uid, self.hide, self.expose) + [
+            "--home", str(w / "home"), "--writable", str(w / "runtime"),
+            "--status", str(w / "sandbox.json"), "--pidfile", str(w / "kernel.pids")]
+        if not str(self.work.resolve()).startswith("/tmp/"):  # else gone with the private /tmp
+            options += ["--cover", str(self.work.resolve())]
+        config = w / "sandbox-args.json"
+        config.write_text(json.dumps(options), encoding="utf-8")
+        os.chmod(config, 0o600)
+        argv = [sys.executable, "-I", str(SANDBOX), "--config", str(config), "--",
+                sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
         spec = {"argv": argv, "display_name": "Python 3 (autograder sandbox)",
                 "language": "python", "metadata": {"debugger": False}}
         kdir = w / "jupyter" / "kernels" / KERNEL_NAME
@@ -310,7 +340,7 @@ class Grader:
                 continue
             (target / f"{name}.ipynb").write_text(fixed.text, encoding="utf-8")
             integrity[name] = self._integrity(sub, master, fixed.text, result)
-        for d in ("runtime", "home", "stage"):
+        for d in ("runtime", "home"):
             (w / d).mkdir()
         os.chmod(w, 0o711)
         return {"course": str(course), "assignment": sub.assignment, "student": sub.student,
@@ -369,9 +399,10 @@ class Grader:
             self._counter += 1
             w = self.work / f"w-{self._counter:04d}"
         slot = self._take_slot()
+        uid = self._new_uid()
         try:
             spec = self._prepare(sub, w, result, timeout)
-            self._kernel_spec(w, slot)
+            self._kernel_spec(w, uid)
             submitted = w / "course" / "submitted" / sub.student / sub.assignment
             if not any(submitted.glob("*.ipynb")):
                 return result  # nothing gradable: every notebook scores 0
@@ -382,11 +413,18 @@ class Grader:
                            "JUPYTER_DATA_DIR": str(w / "jupyter-data"),
                            "IPYTHONDIR": str(w / "ipython")}
             (w / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
+            os.chmod(w / "spec.json", 0o600)
             self._run_worker(sub, w, result, slot, timeout)
         except Exception as exc:  # a bug or an OS error: log it for this submission only
             result.problems.append(Problem(sub.student, sub.assignment, "", "autograde-failed",
                                            detail=f"grader error: {type(exc).__name__}: {exc}"))
         finally:
+            survivors = _kill_uid(uid) if os.geteuid() == 0 else []
+            if survivors:  # only if the PID namespace was refused: say so
+                result.problems.append(Problem(
+                    sub.student, sub.assignment, "", "sandbox",
+                    detail=f"{len(survivors)} process(es) of this submission outlived its "
+                           f"kernel and were killed: {', '.join(survivors[:5])}"))
             self._give_slot(slot)
             result.seconds = time.monotonic() - start
         return result
@@ -660,6 +698,39 @@ def _is_our_kernel(pid: int) -> bool:
     except OSError:
         return False
     return b"ipykernel_launcher" in cmdline or SANDBOX.name.encode() in cmdline
+
+
+def _processes() -> list[tuple[int, int]]:
+    """(pid, uid) of every process this machine shows."""
+    out = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                out.append((int(entry.name), entry.stat().st_uid))
+            except OSError:
+                continue
+    return out
+
+
+def _kill_uid(uid: int, rounds: int = 50) -> list[str]:
+    """Kill every process running as ``uid`` (repeatedly: one may fork while the others
+    die); returns "pid (name)" of each one found."""
+    found: dict[int, str] = {}
+    for _ in range(rounds):
+        pids = [pid for pid, owner in _processes() if owner == uid]
+        if not pids:
+            break
+        for pid in pids:
+            try:
+                found.setdefault(pid, Path(f"/proc/{pid}/comm").read_text().strip())
+            except OSError:
+                found.setdefault(pid, "?")
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        time.sleep(0.02)
+    return [f"{pid} ({name})" for pid, name in sorted(found.items())]
 
 
 def _kill_kernels(pidfile: Path) -> None:

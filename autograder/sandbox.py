@@ -4,29 +4,40 @@ nbgrader has no resource limits of its own: they must come from how the kernel i
 The autograder writes a kernel spec whose ``argv`` runs this file (stdlib only, started with
 ``python -I`` so nothing from the grader's environment is imported) in front of ipykernel::
 
-    python -I sandbox.py --memory 2147483648 --cpu 600 --uid 62001 ... -- \\
+    python -I sandbox.py --config /grader/w-0007/sandbox-args.json -- \\
         python -m ipykernel_launcher -f {connection_file}
 
-In that order, while still privileged, it
+The options live in a root-only JSON file, so no process's command line shows the course's
+paths. As root on Linux (the grader's normal case) it
 
-1. writes its pid (which stays the kernel's pid: every step below ends in ``exec``) so the
-   grader can kill a kernel that outlives nbgrader;
-2. moves into new network and mount namespaces (``unshare``): no network at all (the kernel
-   talks to nbgrader over Unix sockets, ``KernelManager.transport = "ipc"``), and the course's
-   private files (master notebooks with hidden tests, tools, git history, the submissions and
-   the grading output) are hidden under empty read-only mounts;
-3. gives the kernel's working directory, home and runtime directories to an unprivileged uid;
-4. sets ``RLIMIT_AS`` (memory), ``RLIMIT_CPU`` (CPU seconds; SIGXCPU, then SIGKILL 5 s later),
-   ``RLIMIT_NPROC`` (fork bombs), ``RLIMIT_FSIZE`` (disk fill) and ``RLIMIT_CORE`` = 0;
-5. drops to that uid (the kernel cannot read other students' grading directories, signal the
-   grader or other kernels, or write to the course), sets ``no_new_privs`` and a parent-death
-   signal, and replaces the environment with a small whitelist;
-6. ``exec``s the kernel.
+1. writes its pid (the launcher's, which nbgrader holds) so the grader can kill a kernel
+   that outlives nbgrader;
+2. moves into new PID, mount, IPC and network namespaces and forks: the child is process 1
+   of the new PID namespace and stays as its init. When it ends (the kernel ended, or
+   nbgrader killed the launcher's process group), the OS kills every process in the
+   namespace, daemons that left the kernel's session included: nothing a submission starts
+   outlives its turn. The launcher relays the kernel's exit status (code or signal) as its own;
+3. in the private mount namespace: hides the course's private files (masters with hidden
+   tests, tools, git history, submissions, grading output) under empty read-only mounts,
+   makes the whole file system read-only, and mounts the only writable places, all private
+   and size-bounded (bytes and files): one scratch ``tmpfs`` that holds ``/tmp``, ``/var/tmp``
+   and HOME, and another on ``/dev/shm``. Everything else under ``/tmp`` (the grader's
+   template course, classmates' grading folders) is gone from view; the paths the kernel
+   needs there (its working folder, its runtime folder, the interpreter) are bound back.
+   A fresh ``/proc`` (``hidepid=2``) shows the kernel its own processes only. The mounts
+   vanish with the namespace: nothing written outlives the submission;
+4. forks the kernel (process 2), which sets ``RLIMIT_AS`` (memory), ``RLIMIT_CPU`` (CPU
+   seconds; SIGXCPU, then SIGKILL 5 s later), ``RLIMIT_NPROC`` (fork bombs), ``RLIMIT_FSIZE``
+   and ``RLIMIT_CORE`` = 0, drops to the submission's own uid (one per submission, never
+   reused in a run: it cannot signal or read anything of the grader or a classmate), sets
+   ``no_new_privs`` and a parent-death signal, replaces the environment with a small
+   whitelist and ``exec``s the kernel.
 
-Every step that the operating system refuses (no root, no user namespaces, not Linux) is
-skipped and recorded in the JSON status file (``--status``), so the grader can report how
-strong the sandbox really was. ``python sandbox.py --probe`` prints that status without
-starting anything.
+Every step that the operating system refuses (no root, no namespaces, not Linux) is skipped
+and recorded in the JSON status file (``--status``), so the grader can report how strong the
+sandbox really was; without a PID namespace the launcher confines itself and ``exec``s the
+kernel in place, as before. ``python sandbox.py --probe`` prints that status without starting
+a kernel.
 """
 
 from __future__ import annotations
@@ -36,10 +47,13 @@ import ctypes
 import ctypes.util
 import json
 import os
+import select
 import signal
 import sys
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 MS_RDONLY = 1
 MS_NOSUID = 2
@@ -51,12 +65,29 @@ MS_REC = 16384
 MS_PRIVATE = 1 << 18
 PR_SET_PDEATHSIG = 1
 PR_SET_NO_NEW_PRIVS = 38
+O_PATH = getattr(os, "O_PATH", 0o10000000)
+# mount_setattr(2) (Linux 5.12): one call makes every mount under / read-only. Its number is
+# the same in the generic table (aarch64, riscv) and on x86-64.
+SYS_MOUNT_SETATTR = 442
+AT_FDCWD = -100
+AT_RECURSIVE = 0x8000
+MOUNT_ATTR_RDONLY = 0x1
+MOUNT_ATTR_NOSUID = 0x2
+# The machine's shared writable places: each is replaced by a private, bounded one.
+SCRATCH = "/tmp"
+ALSO_SCRATCH = ("/var/tmp",)
+SHM = "/dev/shm"
 
 # Environment variables passed on to the kernel; everything else (tokens, credentials,
-# PYTHONPATH, the grader's JUPYTER_* settings) is dropped.
+# PYTHONPATH, the grader's JUPYTER_* settings, JPY_PARENT_PID) is dropped.
 ENV_KEEP = ("PATH", "LANG", "LANGUAGE", "TZ", "TERM", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
-            "SOURCE_DATE_EPOCH")
+            "SOURCE_DATE_EPOCH", "JPY_SESSION_NAME")
 ENV_KEEP_PREFIXES = ("LC_",)
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64),
+                ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
 
 
 def _libc():
@@ -75,8 +106,11 @@ def _err(what: str) -> str:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    """Parse the launcher's options; the kernel's command follows ``--``."""
+    """Parse the launcher's options (and those of ``--config FILE``); the kernel's command
+    follows ``--``."""
     parser = argparse.ArgumentParser(prog="sandbox.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default="",
+                        help="JSON list of further options (kept off the command line)")
     parser.add_argument("--memory", type=int, default=0, help="RLIMIT_AS in bytes (0: none)")
     parser.add_argument("--cpu", type=int, default=0, help="RLIMIT_CPU in seconds (0: none)")
     parser.add_argument("--nproc", type=int, default=0, help="RLIMIT_NPROC (0: none)")
@@ -88,44 +122,39 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--hide", action="append", default=[],
                         help="path hidden from the kernel (empty read-only mount)")
     parser.add_argument("--expose", action="append", default=[],
-                        help="path the kernel needs (interpreter, site-packages): made reachable "
-                             "for --uid under any ancestor it could not traverse")
-    parser.add_argument("--stage", default="",
-                        help="empty directory used as a staging point for --expose")
-    parser.add_argument("--own", action="append", default=[],
-                        help="directory given to --uid (mode 0700) before dropping privileges")
-    parser.add_argument("--shared", action="append", default=[],
-                        help="directory the kernel may create files in but not replace the "
-                             "grader's (root-owned, mode 1777: the runtime dir)")
+                        help="path the kernel needs (interpreter, site-packages): kept "
+                             "reachable, read-only, wherever private mounts cover it")
+    parser.add_argument("--writable", action="append", default=[],
+                        help="folder the kernel needs to write in (its runtime folder): kept "
+                             "reachable and writable (root-owned, mode 1777)")
+    parser.add_argument("--cover", action="append", default=[],
+                        help="folder replaced by an empty read-only one (the grader's work "
+                             "folder, when it is not under /tmp)")
+    parser.add_argument("--scratch-bytes", type=int, default=0,
+                        help="size of the private /tmp, /var/tmp and HOME (0: no private "
+                             "scratch; the kernel writes its HOME on disk)")
+    parser.add_argument("--scratch-files", type=int, default=0,
+                        help="files (inodes) in the private scratch (0: the tmpfs default)")
+    parser.add_argument("--shm-bytes", type=int, default=64 * 2**20,
+                        help="size of the private /dev/shm")
+    parser.add_argument("--shm-files", type=int, default=1000,
+                        help="files in the private /dev/shm")
     parser.add_argument("--home", default="", help="HOME (and IPython/matplotlib dirs)")
     parser.add_argument("--status", default="", help="write what was applied here (JSON)")
-    parser.add_argument("--pidfile", default="", help="append the kernel's pid here")
+    parser.add_argument("--pidfile", default="", help="append the launcher's pid here")
     parser.add_argument("--probe", action="store_true",
-                        help="try every step in a child process, print the status, start nothing")
+                        help="start a do-nothing command in place of a kernel, print the status")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
+    if args.config:
+        with open(args.config, encoding="utf-8") as handle:
+            extra = json.load(handle)
+        args = parser.parse_args(extra + argv)
     if args.command and args.command[0] == "--":
         args.command = args.command[1:]
     if not args.command and not args.probe:
         parser.error("no kernel command given after --")
     return args
-
-
-def _unshare(libc, flags: int, status: dict) -> int:
-    """Unshare what the OS allows; returns the flags that worked."""
-    done = 0
-    for flag, name in ((CLONE_NEWNET, "network"), (CLONE_NEWNS, "mount")):
-        if not flags & flag:
-            continue
-        if libc is None or not hasattr(os, "fork"):
-            status["failed"].append(f"{name} namespace: unsupported platform")
-            continue
-        if libc.unshare(flag) == 0:
-            done |= flag
-            status["applied"].append(f"{name} namespace")
-        else:
-            status["failed"].append(_err(f"{name} namespace"))
-    return done
 
 
 def _blocked_ancestor(path: str) -> str | None:
@@ -146,55 +175,8 @@ def reachable(paths: list[str]) -> bool:
     return all(_blocked_ancestor(p) is None for p in paths if os.path.exists(p))
 
 
-def _expose(libc, paths: list[str], stage: str, status: dict) -> None:
-    """Make each path reachable although an ancestor is private (e.g. /root, mode 0700).
-
-    Inside the private mount namespace: bind the needed paths to a staging directory, cover
-    the private ancestor with an empty tmpfs (which also hides the rest of it), recreate the
-    way down to each needed path, and bind it back at its original place.
-    """
-    blocked: dict[str, list[str]] = {}
-    for path in paths:
-        if os.path.exists(path):
-            ancestor = _blocked_ancestor(path)
-            if ancestor:
-                blocked.setdefault(ancestor, []).append(os.path.realpath(path))
-    if not blocked:
-        return
-    if not stage:
-        status["failed"].append("expose: no --stage directory")
-        return
-    # Keep only the outermost needed paths: an inner one comes along with its parent.
-    for ancestor, needed in sorted(blocked.items()):
-        needed = sorted(set(needed))
-        needed = [p for p in needed if not any(p != q and p.startswith(q + os.sep)
-                                               for q in needed)]
-        staged = []
-        for i, path in enumerate(needed):
-            spot = os.path.join(stage, f"{len(os.listdir(stage))}-{i}")
-            if os.path.isdir(path):
-                os.mkdir(spot)
-            else:
-                open(spot, "w").close()
-            if libc.mount(path.encode(), spot.encode(), None, MS_BIND | MS_REC, None) != 0:
-                status["failed"].append(_err(f"expose {path}"))
-                continue
-            staged.append((path, spot))
-        if libc.mount(b"tmpfs", ancestor.encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
-                      b"mode=0755") != 0:
-            status["failed"].append(_err(f"cover {ancestor}"))
-            continue
-        for path, spot in staged:
-            if os.path.isdir(spot):
-                os.makedirs(path, mode=0o755, exist_ok=True)
-            else:
-                os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
-                open(path, "w").close()
-            if libc.mount(spot.encode(), path.encode(), None, MS_BIND | MS_REC, None) != 0:
-                status["failed"].append(_err(f"expose {path}"))
-        libc.mount(None, ancestor.encode(), None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
-                   None)
-        status["applied"].append(f"exposed {len(staged)} path(s) under private {ancestor}")
+def _under(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def _hide(libc, paths: list[str], status: dict) -> None:
@@ -217,6 +199,127 @@ def _hide(libc, paths: list[str], status: dict) -> None:
     if hidden:
         status["applied"].append(f"hidden: {len(hidden)} course paths")
     status["hidden"] = hidden
+
+
+def _tmpfs(libc, where: str, options: str, status: dict, what: str) -> bool:
+    if libc.mount(b"tmpfs", where.encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
+                  options.encode()) != 0:
+        status["failed"].append(_err(f"{what} at {where}"))
+        return False
+    return True
+
+
+def _bind_fd(libc, fd: int, path: str, writable: bool, status: dict) -> None:
+    """Mount what ``fd`` (an O_PATH descriptor) refers to at ``path``, creating the mount
+    point inside the covering tmpfs first."""
+    if os.path.isdir(f"/proc/self/fd/{fd}"):
+        os.makedirs(path, mode=0o755, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+        if not os.path.exists(path):
+            open(path, "w").close()
+    if libc.mount(f"/proc/self/fd/{fd}".encode(), path.encode(), None, MS_BIND | MS_REC,
+                  None) != 0:
+        status["failed"].append(_err(f"keep {path}"))
+        return
+    flags = MS_REMOUNT | MS_BIND | MS_NOSUID | (0 if writable else MS_RDONLY)
+    if libc.mount(None, path.encode(), None, flags, None) != 0:
+        status["failed"].append(_err(f"remount {path}"))
+
+
+def _read_only_root(libc, status: dict) -> bool:
+    attr = _MountAttr(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, 0, 0, 0)
+    done = libc.syscall(ctypes.c_long(SYS_MOUNT_SETATTR), ctypes.c_int(AT_FDCWD), b"/",
+                        ctypes.c_uint(AT_RECURSIVE), ctypes.byref(attr),
+                        ctypes.c_size_t(ctypes.sizeof(attr)))
+    if done != 0:
+        status["failed"].append(_err("read-only root (mount_setattr)"))
+        return False
+    status["applied"].append("read-only root")
+    return True
+
+
+def _private_mounts(libc, args: argparse.Namespace, status: dict) -> None:
+    """Inside the new mount namespace: hide, make everything read-only, then mount the
+    private writable places and bind back what the kernel needs under covered folders."""
+    cwd = os.getcwd()
+    scratch = SCRATCH if args.scratch_bytes and os.path.isdir(SCRATCH) else ""
+    covers = {}  # folder -> tmpfs options (read-only unless it is the scratch)
+    if scratch:
+        files = f",nr_inodes={args.scratch_files}" if args.scratch_files else ""
+        covers[scratch] = f"size={args.scratch_bytes}{files},mode=1777"
+    for path in args.expose:
+        ancestor = _blocked_ancestor(path) if os.path.exists(path) else None
+        if ancestor:
+            covers.setdefault(ancestor, "mode=0755")
+    for folder in args.cover:
+        if os.path.isdir(folder):
+            covers.setdefault(os.path.realpath(folder), "mode=0755")
+    # Only the outermost covers: an inner one is gone with its parent.
+    covers = {c: o for c, o in covers.items()
+              if not any(c != d and _under(c, d) for d in covers)}
+    keep = {}  # path -> writable
+    for path in args.expose + [cwd]:
+        if os.path.exists(path):
+            keep.setdefault(os.path.realpath(path), False)
+    if "-f" in args.command[:-1]:  # the connection file, wherever the client wrote it
+        keep.setdefault(os.path.realpath(args.command[args.command.index("-f") + 1]), False)
+    for path in args.writable:
+        if os.path.isdir(path):
+            os.chmod(path, 0o1777)
+            keep[os.path.realpath(path)] = True
+    # Opened before the covers hide them; bound back parents first (sorted), so that a
+    # folder inside another kept one is mounted on top of it, not under it.
+    held = [(os.open(path, O_PATH | os.O_CLOEXEC), path, writable)
+            for path, writable in sorted(keep.items()) if any(_under(path, c) for c in covers)]
+    _hide(libc, args.hide, status)
+    _read_only_root(libc, status)
+    for folder, options in sorted(covers.items()):
+        what = "private temp" if folder == scratch else "cover"
+        if _tmpfs(libc, folder, options, status, what) and folder != scratch:
+            status["applied"].append(f"covered {folder}")
+    if scratch and scratch in covers:
+        status["applied"].append(f"private temp: {scratch} ({args.scratch_bytes} bytes, "
+                                 f"{args.scratch_files or 'default'} files)")
+        for other in ALSO_SCRATCH:
+            if os.path.isdir(other) and libc.mount(scratch.encode(), other.encode(), None,
+                                                   MS_BIND, None) != 0:
+                status["failed"].append(_err(f"private temp at {other}"))
+    for fd, path, writable in held:
+        _bind_fd(libc, fd, path, writable, status)
+        os.close(fd)
+    if os.path.isdir(SHM) and _tmpfs(libc, SHM, f"size={args.shm_bytes},"
+                                     f"nr_inodes={args.shm_files},mode=1777", status,
+                                     "private shared memory"):
+        status["applied"].append(f"private shared memory: {SHM} ({args.shm_bytes} bytes)")
+    if args.home and scratch:
+        try:
+            os.makedirs(args.home, mode=0o700, exist_ok=True)
+        except OSError:
+            pass  # inside a read-only folder that was bound back: mounted over below
+        if not os.path.isdir(args.home) or \
+                os.stat(args.home).st_dev != os.stat(scratch).st_dev:
+            storage = os.path.join(scratch, ".home")
+            os.makedirs(storage, mode=0o700, exist_ok=True)
+            if libc.mount(storage.encode(), args.home.encode(), None, MS_BIND, None) != 0:
+                status["failed"].append(_err(f"private HOME at {args.home}"))
+        if args.uid >= 0:
+            os.chown(args.home, args.uid, args.uid)
+        os.chmod(args.home, 0o700)
+        status["applied"].append("private HOME (in the private temp)")
+    for path in sorted(covers):
+        if path != scratch:  # the way down to what was bound back is made; now read-only
+            libc.mount(None, path.encode(), None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
+                       None)
+    if libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                  b"hidepid=2") == 0:
+        status["applied"].append("private /proc (own processes only)")
+    else:
+        status["failed"].append(_err("private /proc"))
+    try:
+        os.chdir(cwd)  # the working folder as bound back, not the covered original
+    except OSError as exc:
+        status["failed"].append(f"working folder: {exc}")
 
 
 def _limits(args: argparse.Namespace, status: dict) -> None:
@@ -252,24 +355,12 @@ def _drop(args: argparse.Namespace, status: dict) -> None:
         status["failed"].append("drop privileges: the interpreter is not reachable by an "
                                 "unprivileged uid here; the kernel keeps root")
         return
-    for path in args.own:
-        try:
-            os.chown(path, args.uid, args.uid)
-            os.chmod(path, 0o700)
+    if args.home and not args.scratch_bytes and os.path.isdir(args.home):
+        try:  # no private scratch: HOME is a folder on disk, given to the kernel's uid
+            os.chown(args.home, args.uid, args.uid)
+            os.chmod(args.home, 0o700)
         except OSError as exc:
-            status["failed"].append(f"chown {path}: {exc}")
-    for path in args.shared:
-        try:
-            os.chmod(path, 0o1777)
-        except OSError as exc:
-            status["failed"].append(f"chmod {path}: {exc}")
-    if "-f" in args.command[:-1]:
-        # The connection file stays root's (the kernel must not be able to replace it with a
-        # symlink that the grader would then write through); the kernel only reads it.
-        try:
-            os.chmod(args.command[args.command.index("-f") + 1], 0o644)
-        except OSError as exc:
-            status["failed"].append(f"connection file: {exc}")
+            status["failed"].append(f"chown {args.home}: {exc}")
     try:
         os.setgroups([])
         os.setgid(args.uid)
@@ -284,16 +375,16 @@ def _after_drop(libc, parent: int, status: dict) -> None:
         return
     if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0:
         status["applied"].append("no_new_privs")
-    # Set after the uid change (which clears it): the kernel dies with nbgrader.
+    # Set after the uid change (which clears it): the kernel dies with its parent.
     if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
         status["applied"].append("parent-death signal")
-        if os.getppid() != parent:  # nbgrader died before the signal was armed
+        if os.getppid() != parent:  # the parent died before the signal was armed
             os._exit(1)
 
 
 def _environment(args: argparse.Namespace) -> dict:
     env = {k: v for k, v in os.environ.items()
-           if k in ENV_KEEP or k.startswith(ENV_KEEP_PREFIXES) or k.startswith("JPY_")}
+           if k in ENV_KEEP or k.startswith(ENV_KEEP_PREFIXES)}
     env.setdefault("PATH", os.defpath)
     env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env["PATH"]])
     env["PYTHONNOUSERSITE"] = "1"
@@ -307,49 +398,171 @@ def _environment(args: argparse.Namespace) -> dict:
         env["IPYTHONDIR"] = os.path.join(args.home, ".ipython")
         env["MPLCONFIGDIR"] = os.path.join(args.home, ".matplotlib")
         env["XDG_CACHE_HOME"] = os.path.join(args.home, ".cache")
-        env["TMPDIR"] = args.home
+        env["TMPDIR"] = SCRATCH if args.scratch_bytes else args.home
     return env
 
 
-def confine(args: argparse.Namespace) -> dict:
-    """Apply every step the OS allows to this process; return the status record."""
+def _unshare(libc, flags: int, status: dict) -> int:
+    """Unshare what the OS allows, one namespace at a time; returns the flags that worked."""
+    done = 0
+    names = ((CLONE_NEWNET, "network"), (CLONE_NEWIPC, "IPC"), (CLONE_NEWNS, "mount"),
+             (CLONE_NEWPID, "pid"))
+    for flag, name in names:
+        if not flags & flag:
+            continue
+        if libc is None or not hasattr(os, "fork"):
+            status["failed"].append(f"{name} namespace: unsupported platform")
+            continue
+        if libc.unshare(flag) == 0:
+            done |= flag
+            status["applied"].append(f"{name} namespace")
+        else:
+            status["failed"].append(_err(f"{name} namespace"))
+    return done
+
+
+def _namespaces(libc, args: argparse.Namespace, status: dict) -> int:
+    """Unshare the namespaces this launch needs; make / private in the new mount one."""
+    privileged = os.geteuid() == 0
+    flags = CLONE_NEWNET if args.no_net else 0
+    if args.hide:
+        flags |= CLONE_NEWNS
+    if privileged and args.uid >= 0:
+        flags |= CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWPID
+    done = _unshare(libc, flags, status) if flags else 0
+    if done & CLONE_NEWNS and libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        status["failed"].append(_err("make / private"))
+        done &= ~CLONE_NEWNS
+    if args.hide and not done & CLONE_NEWNS:
+        status["failed"].append("hide course files: no mount namespace")
+    return done
+
+
+def _write_status(handle, status: dict) -> None:
+    if handle is not None:
+        handle.write(json.dumps(status))
+        handle.close()
+
+
+def _exec_kernel(libc, args: argparse.Namespace, parent: int, status: dict, handle) -> None:
+    """Limits, uid, then replace this process with the kernel."""
+    _limits(args, status)
+    _drop(args, status)
+    _after_drop(libc, parent, status)
+    _write_status(handle, status)
+    os.execvpe(args.command[0], args.command, _environment(args))
+
+
+def _wait_status(pid: int) -> int:
+    while True:
+        try:
+            return os.waitpid(pid, 0)[1]
+        except ChildProcessError:
+            return 0
+
+
+def _relay(status: int) -> None:
+    """End this process the way the kernel ended (same exit code, or same signal)."""
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        if sig not in (signal.SIGKILL, signal.SIGSTOP):  # these cannot be caught anyway
+            signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
+
+
+def _init(libc, args: argparse.Namespace, status: dict, handle, relay_fd: int,
+          parent_fd: int) -> None:
+    """Process 1 of the new PID namespace: set up the mounts, start the kernel, reap
+    orphans, and end when the kernel ends, which ends everything else in the namespace."""
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0 or \
+            select.select([parent_fd], [], [], 0)[0]:  # the launcher is already gone
+        os._exit(1)
+    if status.pop("_mountns", False):
+        _private_mounts(libc, args, status)
+    kernel = os.fork()
+    if kernel == 0:
+        os.close(relay_fd)
+        _exec_kernel(libc, args, 1, status, handle)
+    if handle is not None:
+        handle.close()
+    # Signals from outside the namespace reach process 1 only if it handles them: relay the
+    # ones that ask the kernel to stop. SIGINT is left alone: nbgrader sends it to the whole
+    # process group, the kernel included.
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(sig, lambda signum, frame: os.kill(kernel, signum))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    while True:
+        try:
+            pid, code = os.waitpid(-1, 0)
+        except ChildProcessError:
+            os._exit(1)
+        if pid == kernel:
+            os.write(relay_fd, code.to_bytes(4, "little"))
+            os._exit(0)
+
+
+def launch(args: argparse.Namespace, handle) -> None:
+    """Confine and start the kernel command; never returns (``exec`` or exit)."""
     status: dict = {"pid": os.getpid(), "applied": [], "failed": [], "hidden": []}
     parent = os.getppid()
     os.umask(0o022)  # the grader runs nbgrader with umask 077; the mounts below must be 0755
     libc = _libc()
-    flags = (CLONE_NEWNET if args.no_net else 0) | (CLONE_NEWNS if args.hide else 0)
-    flags |= CLONE_NEWNS if args.expose and args.uid >= 0 and os.geteuid() == 0 else 0
-    done = _unshare(libc, flags, status) if flags else 0
-    if done & CLONE_NEWNS:
-        if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
-            status["failed"].append(_err("make / private"))
-        else:
-            _expose(libc, args.expose, args.stage, status)
-            _hide(libc, args.hide, status)
-    elif args.hide:
-        status["failed"].append("hide course files: no mount namespace")
-    _limits(args, status)
-    _drop(args, status)
-    _after_drop(libc, parent, status)
-    return status
+    if "-f" in args.command[:-1] and args.uid >= 0 and os.geteuid() == 0:
+        # The connection file stays root's (the kernel must not be able to replace it with a
+        # symlink that the grader would then write through); the kernel only reads it.
+        try:
+            os.chmod(args.command[args.command.index("-f") + 1], 0o644)
+        except OSError as exc:
+            status["failed"].append(f"connection file: {exc}")
+    done = _namespaces(libc, args, status)
+    if not done & CLONE_NEWPID:
+        # No PID namespace: confine this process and become the kernel (the old way).
+        if done & CLONE_NEWNS:
+            _private_mounts(libc, args, status)
+        _exec_kernel(libc, args, parent, status, handle)
+    status["_mountns"] = bool(done & CLONE_NEWNS)
+    # The launcher dies with the grading process that started it (nbgrader), and the
+    # namespace with the launcher.
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0 or os.getppid() != parent:
+        os._exit(1)
+    relay_read, relay_write = os.pipe()
+    alive_read, alive_write = os.pipe()  # closed by the OS when this launcher dies
+    child = os.fork()
+    if child == 0:
+        os.close(relay_read)
+        os.close(alive_write)
+        _init(libc, args, status, handle, relay_write, alive_read)
+    os.close(relay_write)
+    os.close(alive_read)
+    if handle is not None:
+        handle.close()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the kernel gets it from the process group
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(sig, lambda signum, frame: os.kill(child, signal.SIGKILL))
+    _wait_status(child)
+    relayed = os.read(relay_read, 4)
+    _relay(int.from_bytes(relayed, "little") if len(relayed) == 4 else 9)  # 9: SIGKILL
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Confine this process, then exec the kernel command (or print the status: --probe)."""
+    """Confine this process, then start the kernel command (or print the status: --probe)."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.probe:
+        args.command = [sys.executable, "-I", "-c", "pass"]
         read, write = os.pipe()
         pid = os.fork()
-        if pid == 0:  # the probe changes namespaces and uid: do it in a throwaway child
+        if pid == 0:
             os.close(read)
-            status = confine(args)
-            os.write(write, json.dumps(status).encode())
-            os._exit(0)
+            launch(args, os.fdopen(write, "w", encoding="utf-8"))
         os.close(write)
-        with os.fdopen(read) as handle:
+        with os.fdopen(read, encoding="utf-8") as handle:
             text = handle.read()
-        os.waitpid(pid, 0)
-        print(text or json.dumps({"applied": [], "failed": ["probe crashed"]}))
+        code = _wait_status(pid)
+        status = json.loads(text) if text else {"applied": [], "failed": ["probe crashed"]}
+        if code:
+            status["failed"].append(f"the probe command failed (wait status {code})")
+        print(json.dumps(status))
         return
     if args.pidfile:
         with open(args.pidfile, "a", encoding="utf-8") as handle:
@@ -357,17 +570,14 @@ def main(argv: list[str] | None = None) -> None:
     # Opened while still privileged: after the uid drop the file may not be writable.
     handle = open(args.status, "w", encoding="utf-8") if args.status else None  # noqa: SIM115
     try:
-        status = confine(args)
+        launch(args, handle)
     except BaseException as exc:  # record why, then refuse to start an unconfined kernel
-        status = {"pid": os.getpid(), "applied": [], "failed": [f"launcher crashed: {exc!r}"]}
-        if handle:
-            handle.write(json.dumps(status))
-            handle.close()
+        if handle is not None and not handle.closed:
+            handle.seek(0)
+            handle.truncate()
+            _write_status(handle, {"pid": os.getpid(), "applied": [],
+                                   "failed": [f"launcher crashed: {exc!r}"]})
         raise
-    if handle:
-        handle.write(json.dumps(status))
-        handle.close()
-    os.execvpe(args.command[0], args.command, _environment(args))
 
 
 if __name__ == "__main__":

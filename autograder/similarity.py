@@ -80,7 +80,7 @@ def _parse(source: str) -> ast.Module | None:
              if not line.lstrip().startswith(("%", "!", "?"))]
     try:
         return ast.parse("\n".join(lines))
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
 
 
@@ -236,7 +236,15 @@ def fingerprints(units: list[list[str]], k: int = K) -> Counter:
 @functools.lru_cache(maxsize=4096)
 def _analyse(source: str) -> tuple[Counter, dict[str, Counter]] | None:
     """(fingerprints of the cell, fingerprints of each of its top-level functions by name);
-    None if not Python. Cached: copies and standard answers recur. Do not modify."""
+    None if not Python, or nested too deeply to walk (hundreds of levels: the integrity scan
+    reports such a cell). Cached: copies and standard answers recur. Do not modify."""
+    try:
+        return _analyse_tree(source)
+    except (RecursionError, MemoryError):
+        return None
+
+
+def _analyse_tree(source: str) -> tuple[Counter, dict[str, Counter]] | None:
     tree = _parse(source)
     if tree is None:
         return None

@@ -27,6 +27,7 @@ def _load_config(course: Path, spec: dict):
     cfg.CourseDirectory.assignment_id = spec["assignment"]
     cfg.CourseDirectory.student_id = spec["student"]
     cfg.SandboxExecute.events_file = spec["events_file"]
+    cfg.LimitOutput.events_file = spec["events_file"]
     # ipc transport: the kernel's sockets are files with this prefix, in the runtime folder
     # the kernel may write to (its working directory is read-only for it).
     cfg.KernelManager.transport = "ipc"

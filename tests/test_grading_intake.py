@@ -12,22 +12,19 @@ test grades a six-student Moodle export with ``python -m autograder grade``.
 from __future__ import annotations
 
 import csv
-import os
 import re
-import subprocess
 import sys
 import unicodedata
 from pathlib import Path
 
 import nbformat
 import pytest
-from autograder_corpus import NEURON, read_json
+from autograder_corpus import NEURON, grading_course, marked_notebook, read_json, run_grader
 from autograder_corpus import Course as CorpusCourse
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autograder.course import Course  # noqa: E402
 from autograder.intake import MAX_ID_LENGTH, clean_student_id, discover  # noqa: E402
 
 MOODLE = "{name}_{lms}_assignsubmission_file_neuron.ipynb"
@@ -37,14 +34,10 @@ GRADE_TIMEOUT = 1200  # seconds: a kill switch for a hung run, not an assertion
 
 @pytest.fixture(scope="module")
 def course():
-    return Course.load(ROOT, [NEURON])
+    return grading_course()
 
 
-def _marked(marker: str) -> bytes:
-    """A small notebook whose only cell names where it came from."""
-    nb = nbformat.v4.new_notebook()
-    nb.cells.append(nbformat.v4.new_markdown_cell(f"submission of {marker}"))
-    return nbformat.writes(nb).encode("utf-8")
+_marked = marked_notebook
 
 
 def _export(folder: Path, files: list[str]) -> dict[str, bytes]:
@@ -256,12 +249,7 @@ def test_grading_a_moodle_export_merges_nobody(tmp_path):
             stem = MOODLE.format(name=name, lms=lms).removesuffix(".ipynb")
             (submissions / f"{stem}{suffix}.ipynb").write_bytes(data)
     out = tmp_path / "out"
-    env = {**os.environ, "PYTHONPATH": str(ROOT),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "autograder", "grade", str(submissions), "--out", str(out),
-         "--jobs", "2", "--timeout", "30"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=GRADE_TIMEOUT)
+    proc = run_grader(submissions, out, "--jobs", "2", "--timeout", "30", timeout=GRADE_TIMEOUT)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     with open(out / "grades.csv", encoding="utf-8", newline="") as handle:
         rows = {r["student_id"]: r for r in csv.DictReader(handle)}
