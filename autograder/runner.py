@@ -39,8 +39,12 @@ from .integrity import Finding, affected_tests, scan_notebook
 from .nbexec import events as read_events
 from .normalize import repair
 from .problems import Problem
+from .sandbox import mount_small_tmpfs, unmount
 
 KERNEL_NAME = "autograder-sandbox"
+# The kernel's runtime folder (its sockets, a few hundred bytes): a tmpfs this small.
+RUNTIME_BYTES = 2**20
+RUNTIME_FILES = 64
 SANDBOX = Path(__file__).with_name("sandbox.py")
 GiB = 2**30
 
@@ -342,6 +346,13 @@ class Grader:
             integrity[name] = self._integrity(sub, master, fixed.text, result)
         for d in ("runtime", "home"):
             (w / d).mkdir()
+        if os.geteuid() == 0:
+            # The kernel writes its sockets here and nbgrader connects to them, so it cannot
+            # be in the kernel's private scratch: a small tmpfs of its own keeps it bounded.
+            failed = mount_small_tmpfs(str(w / "runtime"), RUNTIME_BYTES, RUNTIME_FILES)
+            if failed:
+                result.problems.append(Problem(sub.student, sub.assignment, "", "sandbox",
+                                               detail=f"runtime folder not bounded: {failed}"))
         os.chmod(w, 0o711)
         return {"course": str(course), "assignment": sub.assignment, "student": sub.student,
                 "events_file": str(w / "events.jsonl"), "integrity": integrity,
@@ -419,6 +430,8 @@ class Grader:
             result.problems.append(Problem(sub.student, sub.assignment, "", "autograde-failed",
                                            detail=f"grader error: {type(exc).__name__}: {exc}"))
         finally:
+            if os.path.ismount(w / "runtime"):
+                unmount(str(w / "runtime"))
             survivors = _kill_uid(uid) if os.geteuid() == 0 else []
             if survivors:  # only if the PID namespace was refused: say so
                 result.problems.append(Problem(
@@ -529,6 +542,9 @@ class Grader:
         for worker in self._workers.values():
             worker.close()
         self._workers.clear()
+        for runtime in self.work.glob("w-*/runtime"):
+            if os.path.ismount(runtime):  # a job that ended before its own clean-up
+                unmount(str(runtime))
         if not self.settings.keep_work:
             shutil.rmtree(self.work, ignore_errors=True)
 

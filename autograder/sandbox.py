@@ -64,6 +64,7 @@ MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
 PR_SET_PDEATHSIG = 1
+MNT_DETACH = 2
 PR_SET_NO_NEW_PRIVS = 38
 O_PATH = getattr(os, "O_PATH", 0o10000000)
 # mount_setattr(2) (Linux 5.12): one call makes every mount under / read-only. Its number is
@@ -320,6 +321,28 @@ def _private_mounts(libc, args: argparse.Namespace, status: dict) -> None:
         os.chdir(cwd)  # the working folder as bound back, not the covered original
     except OSError as exc:
         status["failed"].append(f"working folder: {exc}")
+
+
+def mount_small_tmpfs(path: str, size: int, files: int) -> str:
+    """Mount a tmpfs of ``size`` bytes and ``files`` inodes (mode 1777) at ``path``, in the
+    caller's mount namespace (root only). Used by the grader for a kernel's runtime folder,
+    which must be shared with nbgrader (the kernel's sockets) and bounded. Returns "" or why
+    it failed."""
+    libc = _libc()
+    if libc is None:
+        return "no C library"
+    options = f"size={size},nr_inodes={files},mode=1777".encode()
+    if libc.mount(b"tmpfs", path.encode(), b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                  options) != 0:
+        return _err(f"tmpfs at {path}")
+    return ""
+
+
+def unmount(path: str) -> None:
+    """Detach the mount at ``path`` (lazily: a process still using it keeps it until done)."""
+    libc = _libc()
+    if libc is not None:
+        libc.umount2(path.encode(), MNT_DETACH)
 
 
 def _limits(args: argparse.Namespace, status: dict) -> None:

@@ -30,7 +30,7 @@ from autograder_corpus import NEURON, read_json, run_grader, sandbox_cases, writ
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autograder.runner import Settings  # noqa: E402
+from autograder.runner import RUNTIME_BYTES, RUNTIME_FILES, Settings  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
     sys.platform != "linux" or os.geteuid() != 0,
@@ -203,7 +203,10 @@ def test_writable_places_are_bounded_private_and_removed(run):
     filled = json.loads(_output(run, "s5-filler", "SBX-FILL"))
     settings = Settings()
     scratch = ("/tmp", "/var/tmp")
-    home = next(k for k in filled if k not in ("/dev/shm", "/tmp", "/var/tmp"))
+    home = next(k for k in filled if k not in ("/dev/shm", "/tmp", "/var/tmp", "runtime"))
+    # The kernel's socket folder (shared with nbgrader, so not in its scratch) is bounded too.
+    assert filled["runtime"]["bytes"] <= RUNTIME_BYTES, filled
+    assert filled["runtime"]["files"] <= RUNTIME_FILES, filled
     assert all(filled[p]["bytes"] <= settings.scratch_bytes for p in scratch[:2] + (home,)), \
         filled
     assert sum(filled[p]["files"] for p in ("/tmp", "/var/tmp", home)) <= \
