@@ -29,12 +29,29 @@ __all__ = [
     "dense", "dense_backward", "dropout", "dropout_backward",
     "batch_norm", "batch_norm_backward",
     "sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw", "clip_grad_norm",
-    "flush_to_zero", "check_labels",
+    "flush_to_zero", "check_labels", "prob_bounds",
 ]
 
-# Probabilities are clipped to [EPS, 1 - EPS] before a log so that p = 0 gives a large,
-# finite loss instead of inf.
+# Probabilities are clipped before a log so that p = 0 or 1 gives a large, finite loss instead
+# of inf (or nan, from 0 * log 0). 1e-12 is the course's EPS; prob_bounds adapts it to a dtype.
 PROB_EPS = 1e-12
+
+
+def prob_bounds(dtype) -> tuple[float, float]:
+    """The interval ``[lo, hi]`` that probabilities of ``dtype`` are clipped to before a log.
+
+    ``lo = max(PROB_EPS, finfo(dtype).tiny)``, ``hi = 1 - max(PROB_EPS, finfo(dtype).eps)``:
+    float64 ``[1e-12, 1 - 1e-12]``, float32 ``[1e-12, 1 - 2**-23]``, float16
+    ``[2**-14, 1 - 2**-10]``. In float32 ``1 - 1e-12`` rounds to 1.0 (and ``log(1 - p)`` to
+    ``-inf``); ``finfo.eps`` is the spacing of floats just above 1, twice that just below, so
+    ``hi`` is exact and below 1. ``lo`` stays 1e-12 in float32, which resolves probabilities
+    far smaller: raising it would clip confident wrong predictions that float32 computes
+    accurately, and cut their gradient. A certain wrong prediction thus costs ``-log(lo)``
+    (27.6) for ``t = 1`` and ``-log(1 - hi)`` (27.6 in float64, 15.9 in float32) for ``t = 0``.
+    Returns Python floats.
+    """
+    info = np.finfo(dtype)
+    return max(PROB_EPS, float(info.tiny)), 1.0 - max(PROB_EPS, float(info.eps))
 
 
 def _float(x, name: str) -> np.ndarray:
@@ -238,7 +255,7 @@ def cross_entropy(pred, target, from_logits: bool = True) -> float:
 
     ``L = -(1/N) sum_n sum_c t_nc log p_nc`` where ``p = softmax(pred)`` if ``from_logits``
     (computed as ``log_softmax``: stable for any logits) else ``p = pred`` (clipped to
-    ``[1e-12, 1]`` before the log).
+    ``[lo, 1]`` before the log, ``lo`` of :func:`prob_bounds`: 1e-12 in float32 and float64).
 
     Shapes: ``pred (N, C)``; ``target`` integer labels ``(N,)`` or one-hot ``(N, C)``.
     """
@@ -248,7 +265,7 @@ def cross_entropy(pred, target, from_logits: bool = True) -> float:
     if from_logits:
         log_p = log_softmax(pred)
     else:
-        log_p = np.log(np.clip(pred, PROB_EPS, 1.0))
+        log_p = np.log(np.clip(pred, prob_bounds(pred.dtype)[0], 1.0))
     if labels is not None:
         return float(-np.sum(log_p[np.arange(pred.shape[0]), labels]) / pred.shape[0])
     return float(-np.sum(t * log_p) / pred.shape[0])
@@ -264,10 +281,11 @@ def cross_entropy_backward(pred, target, from_logits: bool = True):
     _check_2d_batch(pred, target, "cross_entropy")
     n = pred.shape[0]
     labels, t = _class_targets(target, pred.shape[1], "cross_entropy", pred.dtype)
+    lo = prob_bounds(pred.dtype)[0]
     if labels is None:
         if from_logits:
             return (softmax(pred) - t) / n
-        return -t / (np.clip(pred, PROB_EPS, 1.0) * n)
+        return -t / (np.clip(pred, lo, 1.0) * n)
     rows = np.arange(n)
     if from_logits:  # softmax minus the one-hot target, then / N
         grad = softmax(pred)
@@ -275,7 +293,7 @@ def cross_entropy_backward(pred, target, from_logits: bool = True):
         grad /= n
         return grad
     grad = np.zeros_like(pred)  # -t / (N p) is zero off the labelled class
-    grad[rows, labels] = -1 / (np.clip(pred[rows, labels], PROB_EPS, 1.0) * n)
+    grad[rows, labels] = -1 / (np.clip(pred[rows, labels], lo, 1.0) * n)
     return grad
 
 
@@ -284,7 +302,8 @@ def binary_cross_entropy(pred, target, from_logits: bool = True) -> float:
 
     From logits ``z`` (stable form, never exponentiates a positive number):
     ``L = mean(max(z, 0) - z t + log(1 + exp(-|z|)))``.
-    From probabilities ``p`` (clipped to ``[1e-12, 1 - 1e-12]``):
+    From probabilities ``p`` (clipped to :func:`prob_bounds`, ``[1e-12, 1 - 1e-12]`` in
+    float64 and ``[1e-12, 1 - 2**-23]`` in float32):
     ``L = -mean(t log p + (1 - t) log(1 - p))``.
 
     Shapes: ``pred`` and ``target`` equal, e.g. ``(N, 1)`` or ``(N,)``; targets in [0, 1].
@@ -294,7 +313,7 @@ def binary_cross_entropy(pred, target, from_logits: bool = True) -> float:
     if from_logits:
         losses = np.maximum(pred, 0) - pred * target + np.log1p(np.exp(-np.abs(pred)))
     else:
-        p = np.clip(pred, PROB_EPS, 1 - PROB_EPS)
+        p = np.clip(pred, *prob_bounds(pred.dtype))
         losses = -(target * np.log(p) + (1 - target) * np.log1p(-p))
     return float(np.mean(losses))
 
@@ -303,14 +322,15 @@ def binary_cross_entropy_backward(pred, target, from_logits: bool = True):
     """Gradient of :func:`binary_cross_entropy` with respect to ``pred`` (same shape).
 
     From logits: ``dL/dz = (sigmoid(z) - t) / n``; from probabilities:
-    ``dL/dp = (p - t) / (p (1 - p) n)``, with ``n = pred.size``.
+    ``dL/dp = (p - t) / (p (1 - p) n)``, with ``n = pred.size`` (``p`` clipped as in the
+    forward pass).
     """
     pred, target = _float(pred, "pred"), _float(target, "target")
     _check_same_shape(pred, target, "binary_cross_entropy")
     n = pred.size
     if from_logits:
         return (sigmoid(pred) - target) / n
-    p = np.clip(pred, PROB_EPS, 1 - PROB_EPS)
+    p = np.clip(pred, *prob_bounds(pred.dtype))
     return (p - target) / (p * (1 - p) * n)
 
 
@@ -378,7 +398,8 @@ def batch_norm(x, gamma, beta, running_mean, running_var, training: bool = True,
                momentum: float = 0.1, eps: float = 1e-5):
     """Batch normalization over the batch axis of ``x (N, D)``.
 
-    Training: ``mu = mean_n x``, ``var = mean_n (x - mu)**2`` (biased),
+    Training: ``mu = mean_n x``, ``var = mean_n (x - mu)**2`` (biased; both computed from
+    ``x - x[0]``, so a constant feature gives ``var = 0`` exactly in any dtype),
     ``x_hat = (x - mu) / sqrt(var + eps)``, ``out = gamma * x_hat + beta``, and the running
     statistics move towards the batch's (PyTorch's convention, unbiased variance):
     ``rm' = (1 - momentum) rm + momentum mu``,
@@ -387,7 +408,8 @@ def batch_norm(x, gamma, beta, running_mean, running_var, training: bool = True,
 
     Shapes: ``gamma, beta, running_mean, running_var (D,)``.
     Returns ``(out, cache, new_running_mean, new_running_var)``; ``cache`` feeds
-    :func:`batch_norm_backward`. The inputs are never modified.
+    :func:`batch_norm_backward`. The inputs are never modified. ``ValueError`` if ``eps`` is
+    not positive once cast to ``x``'s dtype.
     """
     x = _float(x, "x")
     if x.ndim != 2 or x.shape[1] != np.shape(gamma)[0]:
@@ -395,14 +417,23 @@ def batch_norm(x, gamma, beta, running_mean, running_var, training: bool = True,
             f"batch_norm: input of shape {x.shape} does not fit {np.shape(gamma)[0]} features; "
             f"expected (N, {np.shape(gamma)[0]})"
         )
+    if not x.dtype.type(eps) > 0:  # e.g. 1e-50 is 0 in float32: a constant feature gives 0 / 0
+        raise ValueError(f"batch_norm: eps must be positive in the input's dtype, got eps={eps}, "
+                         f"which is {x.dtype.type(eps)} in {x.dtype}")
     if training:
         n = x.shape[0]
         if n < 2:
             raise ValueError(
                 f"batch_norm: training needs at least 2 samples per batch, got input {x.shape}"
             )
-        mu = x.mean(axis=0)
-        centered = x - mu
+        # Shifted data (Chan, Golub & LeVeque, 1983): average x - x[0], not x. The float32
+        # mean of 256 copies of 1000.1 is off by ~1e-3, which x_hat magnified to ~1; shifted,
+        # a constant feature centers to exactly 0 and a near-constant one keeps its digits.
+        shift = x[0]
+        centered = x - shift
+        offset = centered.mean(axis=0)
+        centered -= offset
+        mu = shift + offset
         var = np.mean(centered * centered, axis=0)
         new_mean = (1 - momentum) * running_mean + momentum * mu
         new_var = (1 - momentum) * running_var + momentum * var * (n / (n - 1))
