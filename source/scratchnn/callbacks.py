@@ -223,11 +223,17 @@ class ModelCheckpoint(Callback, _Monitor):
     """Save the model to ``filepath`` after each epoch (``{epoch}`` and any log key may appear
     in it, e.g. ``"ckpt-{epoch:02d}-{val_loss:.3f}.npz"``). With ``save_best_only=True`` only
     when ``monitor`` improved.
+
+    ``include_optimizer=True`` (the default, as ``model.save``'s) saves the training state too
+    (optimizer state and the model's generator), so an interrupted run resumes exactly:
+    ``model = load_model(last_checkpoint)`` then ``model.fit(...)`` for the remaining epochs.
+    ``False`` writes smaller files for inference only (weights and compile settings).
     """
 
     def __init__(self, filepath, monitor: str = "val_loss", save_best_only: bool = False,
-                 mode: str = "auto"):
+                 mode: str = "auto", include_optimizer: bool = True):
         self.filepath, self.save_best_only = str(filepath), bool(save_best_only)
+        self.include_optimizer = bool(include_optimizer)
         self._init_monitor(monitor, mode)
 
     def on_train_begin(self, logs=None):
@@ -240,7 +246,8 @@ class ModelCheckpoint(Callback, _Monitor):
             if current is None or not self._improved(current, self.best):
                 return
             self.best = current
-        self.model.save(self.filepath.format(epoch=epoch + 1, **logs))
+        self.model.save(self.filepath.format(epoch=epoch + 1, **logs),
+                        include_optimizer=self.include_optimizer)
 
 
 def _in_jupyter_kernel() -> bool:

@@ -17,12 +17,14 @@ name                distribution                           scale
 ``he_uniform``      U(-limit, limit)                       limit = sqrt(6 / fan_in)
 ``xavier_normal``   N(0, std^2)                            std = sqrt(2 / (fan_in + fan_out))
 ``xavier_uniform``  U(-limit, limit)                       limit = sqrt(6 / (fan_in + fan_out))
+``normal``          N(0, std^2)                            ``Normal(std)``, default 0.01
 ``zeros``/``ones``  constant 0 / 1
 ==================  =====================================  ================================
 
 He initialization (He et al., 2015) keeps the variance of ReLU activations constant across
 layers; Xavier/Glorot (Glorot & Bengio, 2010) balances forward and backward variance for
-tanh/sigmoid layers. Use :func:`get` to look an initializer up by name.
+tanh/sigmoid layers. :class:`Normal` ignores the fans: ``W = std * randn(shape)`` with a std
+you choose, as in CS231n's networks. Use :func:`get` to look an initializer up by name.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ __all__ = [
     "glorot_normal",
     "zeros",
     "ones",
+    "Normal",
     "get",
 ]
 
@@ -98,8 +101,11 @@ def _float_dtype(dtype) -> np.dtype:
 
 def _normal(shape, rng, dtype, std_fn) -> np.ndarray:
     shape = _as_shape(shape)
+    return _scaled_normal(shape, rng, dtype, std_fn(*_fans(shape)))
+
+
+def _scaled_normal(shape: tuple[int, ...], rng, dtype, std: float) -> np.ndarray:
     dt = _float_dtype(dtype)
-    std = std_fn(*_fans(shape))
     # Draw in float64 so the stream (and the values) do not depend on the requested dtype.
     return (_as_rng(rng).standard_normal(shape) * std).astype(dt)
 
@@ -153,6 +159,51 @@ glorot_uniform = xavier_uniform
 glorot_normal = xavier_normal
 
 
+class Normal:
+    """Gaussian initializer with a fixed std: ``W = std * randn(*shape)``, i.e.
+    ``W ~ N(0, std^2)`` whatever the fans (CS231n's ``weight_scale * np.random.randn(D, H)``;
+    PyTorch's ``nn.init.normal_(w, 0, std)``, Keras' ``RandomNormal(stddev=std)``).
+
+    ``Normal(std)(shape, rng=None, dtype=np.float32) -> ndarray`` of ``shape`` and ``dtype``,
+    drawn from ``rng`` (a Generator used directly, an int seed or None), so it is an
+    initializer like the functions of this module: ``Dense(784, 100, init=Normal(std=1e-3))``.
+    The name ``"normal"`` is ``Normal(std=0.01)`` (CS231n's default ``weight_scale``; note
+    that Keras' ``"random_normal"`` uses 0.05). A fixed std does not adapt to the layer's size:
+    too small and the activations of a deep net shrink layer after layer, too large and they
+    grow; :func:`he_normal` sets it from ``fan_in`` instead.
+
+    ``std`` is read-only after construction (``get("normal")`` returns a shared object).
+
+    Raises
+    ------
+    TypeError
+        if ``std`` is not a real number (bools included).
+    ValueError
+        if ``std`` is not positive and finite.
+    """
+
+    __slots__ = ("_std",)
+
+    def __init__(self, std: float = 0.01):
+        if isinstance(std, bool) or not isinstance(std, (int, float, np.integer, np.floating)):
+            raise TypeError(f"Normal: std must be a real number, got {type(std).__name__} "
+                            f"{std!r}")
+        if not (math.isfinite(std) and std > 0):
+            raise ValueError(f"Normal: std must be a positive finite number, got {std}")
+        self._std = float(std)
+
+    @property
+    def std(self) -> float:
+        """The standard deviation of every entry (a float)."""
+        return self._std
+
+    def __call__(self, shape, rng=None, dtype=np.float32) -> np.ndarray:
+        return _scaled_normal(_as_shape(shape), rng, dtype, self._std)
+
+    def __repr__(self) -> str:
+        return f"Normal(std={self._std!r})"
+
+
 def zeros(shape, rng=None, dtype=np.float32) -> np.ndarray:
     """All zeros (the usual bias initializer). ``rng`` is accepted for a uniform signature and
     ignored. Shape: ``shape`` -> array of that shape and ``dtype``."""
@@ -174,6 +225,7 @@ _REGISTRY: dict[str, Initializer] = {
     "glorot": xavier_uniform,
     "glorot_uniform": xavier_uniform,
     "glorot_normal": xavier_normal,
+    "normal": Normal(std=0.01),
     "zeros": zeros,
     "ones": ones,
 }
@@ -184,7 +236,8 @@ def get(name_or_callable) -> Initializer:
 
     Names (case-insensitive): ``"he"`` (= ``"he_normal"``), ``"he_uniform"``, ``"xavier"``
     (= ``"xavier_uniform"``, like Keras' ``glorot_uniform`` default), ``"xavier_normal"``,
-    ``"glorot"``/``"glorot_uniform"``, ``"glorot_normal"``, ``"zeros"``, ``"ones"``.
+    ``"glorot"``/``"glorot_uniform"``, ``"glorot_normal"``, ``"normal"`` (a shared
+    ``Normal(std=0.01)``), ``"zeros"``, ``"ones"``.
 
     Raises
     ------

@@ -383,11 +383,19 @@ class Sequential:
         return self._predict_prepared(x, batch_size)
 
     # -- persistence --------------------------------------------------------------------------
-    def save(self, path) -> None:
+    def save(self, path, include_optimizer: bool = True) -> None:
         """Save architecture, weights, batch-norm statistics and compile settings to one
-        ``.npz`` file (JSON config + arrays; no pickle). Reload with ``scratchnn.load_model``."""
+        ``.npz`` file at ``path`` (JSON config + arrays; no pickle). Reload with
+        ``scratchnn.load_model``.
+
+        ``include_optimizer=True`` (the default, as in Keras) also saves the training state:
+        the optimizer's ``state_dict()`` and the state of ``self.rng`` (which shuffles the
+        batches and draws the dropout masks), so that loading and calling ``fit`` again
+        continues exactly as if training had not stopped. See
+        :func:`scratchnn.serialization.save_model`.
+        """
         from .serialization import save_model
-        save_model(self, path)
+        save_model(self, path, include_optimizer=include_optimizer)
 
     def __repr__(self):
         return f"Sequential({self.layers!r}, dtype={self.dtype.name})"

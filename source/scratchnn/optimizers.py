@@ -10,6 +10,10 @@ Every optimizer accepts
 
 The update rules themselves live in :mod:`scratchnn.functional`; the classes keep the state
 (one entry per parameter) and call those rules with ``inplace=True``.
+
+The state can be read and restored with :meth:`Optimizer.state_dict` and
+:meth:`Optimizer.load_state_dict` (PyTorch's names), e.g. to resume an interrupted training run;
+``Sequential.save(path, include_optimizer=True)`` stores it in the model file.
 """
 
 from __future__ import annotations
@@ -86,6 +90,76 @@ class Optimizer:
         for p in params:
             p.grad = None
 
+    def state_dict(self) -> dict:
+        """A snapshot of the optimizer's state, to resume training later (PyTorch's name).
+
+        Returns ``{"iterations": int, "state": {param_name: {key: value}}}``: ``iterations``
+        is the number of steps taken (where an ``lr`` schedule is), and ``state`` has one
+        entry per parameter stepped so far, keyed by ``Parameter.name`` (e.g.
+        ``"dense_0.W"``), in the order first seen. Its values are copies: arrays shaped and
+        typed like the parameter (``"velocity"`` for :class:`Momentum`, ``"sq_avg"`` for
+        :class:`RMSProp`, ``"m"`` and ``"v"`` for :class:`Adam`/:class:`AdamW`) and ints
+        (``"t"``, Adam's per-parameter step count for the bias correction); :class:`SGD`
+        entries are empty. The update rules' temporaries are not state and not included.
+        Unlike PyTorch's, the dict holds no hyperparameters: those are :meth:`get_config`.
+
+        Raises ``ValueError`` if two stepped parameters share a name (the names key the
+        state; a ``Sequential`` makes its names unique).
+        """
+        by_name = _unique_names((p for p in self.state), "state_dict", type(self).__name__)
+        return {"iterations": self.iterations,
+                "state": {name: {key: value.copy() if isinstance(value, np.ndarray) else value
+                                 for key, value in self.state[p].items() if key != "scratch"}
+                          for name, p in by_name.items()}}
+
+    def load_state_dict(self, state_dict, params) -> None:
+        """Restore a :meth:`state_dict` (PyTorch's name) for ``params``, the parameters it
+        belongs to (e.g. ``model.parameters()``), matched by ``Parameter.name``.
+
+        Every entry is checked before anything changes, so a bad dict leaves the optimizer as
+        it was. Arrays are copied (the argument is never modified or kept) and cast to their
+        parameter's dtype. The previous state is replaced; a parameter without an entry
+        starts afresh at its next step, as one never stepped does.
+
+        Raises ``ValueError`` naming the parameter and key when: the top-level keys are not
+        ``iterations`` and ``state``; ``iterations`` or a count such as ``"t"`` is not a
+        non-negative int; an entry names no parameter of ``params``; an entry's keys are not
+        this optimizer's (e.g. :class:`Adam` state given to :class:`Momentum`); an array is
+        not a float array of the parameter's shape; or two of ``params`` share a name.
+        """
+        who = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, dict):
+            raise ValueError(f"{who}: state_dict must be a dict as state_dict() returns, got "
+                             f"{type(state_dict).__name__}")
+        _check_keys(state_dict, ("iterations", "state"), who)
+        iterations = _count(state_dict["iterations"], f"{who}: iterations")
+        entries = state_dict["state"]
+        if not isinstance(entries, dict):
+            raise ValueError(f"{who}: 'state' must be a dict {{param_name: {{key: value}}}}, "
+                             f"got {type(entries).__name__}")
+        by_name = _unique_names(params, "load_state_dict", type(self).__name__)
+        unknown = [name for name in entries if name not in by_name]
+        if unknown:
+            raise ValueError(f"{who}: state for {unknown} but those are not among the "
+                             f"parameters given ({sorted(by_name)})")
+        state = {}
+        for name, entry in entries.items():
+            p = by_name[name]
+            fresh = self._init_state(p.value)
+            if not isinstance(entry, dict):
+                raise ValueError(f"{who}: {name}: the entry must be a dict, got "
+                                 f"{type(entry).__name__}")
+            _check_keys(entry, fresh, f"{who}: {name}")
+            for key, value in entry.items():
+                where = f"{who}: {name}: {key!r}"
+                if isinstance(fresh[key], np.ndarray):
+                    fresh[key] = _state_array(value, p.value, where)
+                else:
+                    fresh[key] = _count(value, where)
+            fresh["scratch"] = np.empty_like(p.value)
+            state[p] = fresh
+        self.state, self.iterations = state, iterations
+
     def _init_state(self, value) -> dict:
         return {}
 
@@ -107,6 +181,43 @@ class Optimizer:
             return self.get_config()
         except TypeError:
             return {"lr": self.lr}
+
+
+def _unique_names(params, who: str, cls: str) -> dict:
+    """``{name: parameter}``; ``ValueError`` if two parameters share a name."""
+    by_name = {}
+    for p in params:
+        if p.name in by_name:
+            raise ValueError(f"{cls}.{who}: two parameters are named {p.name!r}; the names key "
+                             f"the state, so they must be unique (Sequential makes them so)")
+        by_name[p.name] = p
+    return by_name
+
+
+def _check_keys(given: dict, expected, where: str) -> None:
+    """``ValueError`` listing the keys of ``given`` missing from or not in ``expected``."""
+    missing = sorted(set(expected) - set(given))
+    extra = sorted(map(str, set(given) - set(expected)))
+    if missing or extra:
+        raise ValueError(f"{where}: keys do not match (missing {missing}, unexpected {extra})")
+
+
+def _count(value, where: str) -> int:
+    """A non-negative int (bools and floats refused: a step count is whole)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"{where} must be a non-negative int, got {value!r}")
+    return int(value)
+
+
+def _state_array(value, like: np.ndarray, where: str) -> np.ndarray:
+    """A copy of ``value`` as a float array of ``like``'s shape and dtype."""
+    arr = np.asarray(value)
+    if arr.dtype.kind != "f":
+        raise ValueError(f"{where} must be a float array, got dtype {arr.dtype}")
+    if arr.shape != like.shape:
+        raise ValueError(f"{where} has shape {arr.shape} but the parameter has shape "
+                         f"{like.shape}")
+    return arr.astype(like.dtype, copy=True)
 
 
 class SGD(Optimizer):

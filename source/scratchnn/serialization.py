@@ -5,7 +5,14 @@ Nothing is ever unpickled (``allow_pickle=False``): a file can only describe lay
 malformed or tampered file is rejected with a clear ``ValueError``.
 
 File layout: ``__config__`` (a JSON string) plus one array per parameter named
-``param:<layer>.<name>`` and one per buffer named ``buffer:<layer>.<name>``.
+``param:<layer>.<name>`` and one per buffer named ``buffer:<layer>.<name>``. With the training
+state (``include_optimizer=True``, the default, as in Keras) the config also holds
+``optimizer_state`` (the step count and each parameter's integer counters) and ``rng_state``
+(the model generator's ``bit_generator.state``), and each optimizer array is stored as
+``optimizer:<parameter name>.<key>``, e.g. ``optimizer:dense_0.W.m``.
+
+Format versions: 2 (this one) adds the training state; version-1 files (written before it
+existed) load as before, with a fresh optimizer state.
 """
 
 from __future__ import annotations
@@ -24,7 +31,12 @@ from . import optimizers as optimizers_mod
 __all__ = ["save_model", "load_model"]
 
 FORMAT = "scratchnn-model"
-VERSION = 1
+VERSION = 2
+_READABLE_VERSIONS = (1, 2)
+_OPTIMIZER_PREFIX = "optimizer:"
+# Bit generators whose state is plain numbers (or arrays, stored as lists); loading only ever
+# builds one of these by name.
+_BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 
 _LAYER_TYPES = {cls.__name__: cls for cls in (
     layers.Dense, layers.Dropout, layers.BatchNorm, layers.Flatten, activations.ReLU,
@@ -58,13 +70,54 @@ def _config(model) -> dict:
     return config
 
 
-def save_model(model, path) -> None:
+def _json_ready(value):
+    """``value`` with arrays turned into lists and NumPy scalars into Python ones."""
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value.tolist()
+    return value
+
+
+def _training_state(model, config: dict) -> dict:
+    """Add ``optimizer_state`` and ``rng_state`` to ``config``; return the optimizer arrays
+    (``{"optimizer:<param>.<key>": array}``)."""
+    config["rng_state"] = _json_ready(model.rng.bit_generator.state)
+    if "optimizer" not in config:  # uncompiled, or an optimizer that cannot be described
+        return {}
+    state = model.optimizer.state_dict()
+    arrays, counters = {}, {}
+    for name, entry in state["state"].items():
+        counters[name] = {}
+        for key, value in entry.items():
+            if isinstance(value, np.ndarray):
+                arrays[f"{_OPTIMIZER_PREFIX}{name}.{key}"] = value
+            else:
+                counters[name][key] = value
+    config["optimizer_state"] = {"iterations": state["iterations"], "params": counters}
+    return arrays
+
+
+def save_model(model, path, include_optimizer: bool = True) -> None:
     """Write ``model`` to ``path`` (the exact path given; ``.npz`` is the usual suffix).
 
+    Stored: the dtype, the layers, the weights, the buffers and, for a compiled model, the loss,
+    the metric names and the optimizer's class and hyperparameters (a schedule ``lr`` as its
+    description). With ``include_optimizer=True`` (the default, as in Keras' ``model.save``)
+    also the training state, so that :func:`load_model` followed by ``fit`` continues exactly
+    where training stopped: the optimizer's :meth:`~scratchnn.optimizers.Optimizer.state_dict`
+    (step count, hence the position in a schedule, and momenta/moments) and the state of the
+    model's generator ``model.rng`` (the next shuffles and dropout masks). With
+    ``include_optimizer=False`` the compile settings are still stored but not the training
+    state (Keras then leaves out the compile settings too).
+
     The file is written to a temporary name first and renamed, so a crash never leaves a
-    half-written model behind.
+    half-written model behind. Raises ``TypeError`` for a layer type that cannot be saved
+    and ``ValueError`` if two stepped parameters share a name.
     """
-    arrays = {"__config__": np.array(json.dumps(_config(model)))}
+    config = _config(model)
+    arrays = _training_state(model, config) if include_optimizer else {}
+    arrays["__config__"] = np.array(json.dumps(config))
     for layer in model.layers:
         for p in layer.parameters():
             arrays[f"param:{p.name}"] = p.value
@@ -94,6 +147,12 @@ def _build(cls_table: dict, spec, what: str, path):
 def load_model(path):
     """Rebuild a model saved by ``Sequential.save`` (or :func:`save_model`).
 
+    A compiled model comes back compiled with the same loss, metrics and optimizer
+    hyperparameters; if the file holds the training state (``include_optimizer=True``), the
+    optimizer's state and the model generator's state are restored too, so ``fit`` resumes
+    training exactly. Version-1 files (no training state) load with a fresh optimizer state
+    and a fresh generator.
+
     Raises ``FileNotFoundError`` when there is no such file and ``ValueError`` when the file
     is not a scratchnn model, or its config or arrays are malformed or inconsistent.
     """
@@ -122,13 +181,14 @@ def load_model(path):
         _fail(path, f"the config is not valid JSON ({exc})")
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         _fail(path, "the config does not identify a scratchnn model")
-    if config.get("version") != VERSION:
+    if config.get("version") not in _READABLE_VERSIONS:
         _fail(path, f"unsupported format version {config.get('version')!r}")
     if config.get("dtype") not in ("float32", "float64"):
         _fail(path, f"unsupported dtype {config.get('dtype')!r}")
     specs = config.get("layers")
     if not isinstance(specs, list) or not specs:
         _fail(path, "the layer list is missing or empty")
+    rng = _generator(config.get("rng_state"), path)
     built = []
     for spec in specs:
         layer = _build(_LAYER_TYPES, spec, "layer", path)
@@ -137,9 +197,13 @@ def load_model(path):
         layer.name = spec["name"]
         built.append(layer)
     try:
-        model = Sequential(built, dtype=config["dtype"])
+        model = Sequential(built, seed=rng, dtype=config["dtype"])
     except (TypeError, ValueError) as exc:
         _fail(path, f"the layers do not fit together ({exc})")
+    if rng is not None:  # building drew the initial weights from it: put the saved state back
+        rng.bit_generator.state = config["rng_state"]
+    optimizer_arrays = {k: arrays.pop(k) for k in list(arrays)
+                        if k.startswith(_OPTIMIZER_PREFIX)}
 
     expected = {f"param:{p.name}": p for p in model.parameters()}
     buffers = {f"buffer:{layer.name}.{k}": (layer, k) for layer in model.layers
@@ -177,5 +241,49 @@ def load_model(path):
             model.compile(loss=loss, optimizer=optimizer, metrics=metrics)
         except ValueError as exc:
             _fail(path, str(exc))
+    if "optimizer_state" in config or optimizer_arrays:
+        _load_optimizer_state(model, config, optimizer_arrays, path)
     return model
+
+
+def _generator(spec, path) -> np.random.Generator | None:
+    """The generator described by a saved ``rng_state`` (None when there is none)."""
+    if spec is None:
+        return None
+    if not isinstance(spec, dict) or spec.get("bit_generator") not in _BIT_GENERATORS:
+        _fail(path, f"bad rng_state {spec!r} (expected the bit_generator.state of one of "
+                    f"{list(_BIT_GENERATORS)})")
+    bit_generator = getattr(np.random, spec["bit_generator"])()
+    try:
+        bit_generator.state = spec  # NumPy checks every field
+    except (TypeError, ValueError, KeyError, OverflowError) as exc:
+        _fail(path, f"bad rng_state {spec!r} ({exc})")
+    return np.random.Generator(bit_generator)
+
+
+def _load_optimizer_state(model, config: dict, optimizer_arrays: dict, path) -> None:
+    """Give ``model.optimizer`` the saved state (``optimizer_state`` plus its arrays)."""
+    spec = config.get("optimizer_state")
+    if "optimizer" not in config or model.optimizer is None:
+        _fail(path, "the file has an optimizer_state (or optimizer arrays) without an "
+                    "optimizer entry")
+    if not isinstance(spec, dict) or sorted(spec) != ["iterations", "params"] \
+            or not isinstance(spec["params"], dict) \
+            or not all(isinstance(entry, dict) for entry in spec["params"].values()):
+        _fail(path, f"malformed optimizer_state {spec!r} (expected {{'iterations': int, "
+                    f"'params': {{name: {{key: int}}}}}})")
+    entries = {name: dict(entry) for name, entry in spec["params"].items()}
+    for key, value in optimizer_arrays.items():
+        name, _, state_key = key[len(_OPTIMIZER_PREFIX):].rpartition(".")
+        if name not in entries:
+            _fail(path, f"the array {key} belongs to no parameter: optimizer_state has no "
+                        f"entry for {name!r}")
+        if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
+            _fail(path, f"{key} contains NaN or inf")
+        entries[name][state_key] = value
+    try:
+        model.optimizer.load_state_dict({"iterations": spec["iterations"], "state": entries},
+                                        model.parameters())
+    except ValueError as exc:
+        _fail(path, str(exc))
 
