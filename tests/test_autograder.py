@@ -246,10 +246,10 @@ def test_sandbox_confines_the_kernel(corpus):
                  if line.startswith("SANDBOX "))
     assert int(facts["memory"]) == 2 * 2**30
     assert int(facts["cpu"]) == 600
-    assert facts["read-graded-notebook"].startswith("no"), facts
-    assert facts["write-cwd"].startswith("no"), facts
     assert facts["write-home"] == "yes", facts
     if os.geteuid() == 0:  # root here and in CI: namespaces and a private uid are available
+        assert facts["read-graded-notebook"].startswith("no"), facts
+        assert facts["write-cwd"].startswith("no"), facts
         assert facts["uid"] != "0"
         assert facts["netns"] != os.readlink("/proc/self/ns/net")
         assert facts["interfaces"] == "['lo']", facts

@@ -392,6 +392,8 @@ def test_graded_class_grid_marks_the_hidden_failure(graded, neuron):
     records = {r["student_id"]: r for r in json.loads((out / "results.json").read_text())}
     cell = records["fitted"]["cells"][f"neuron/{layer_test}"]
     assert cell["score"] == 0.0, records["fitted"]["failures"]
+    # (seen once on a heavily loaded machine: no hidden failure recorded; say what there was)
+    assert "hidden" in cell, (cell, records["fitted"]["failures"], records["fitted"]["problems"])
     assert cell["hidden"]["case"] == HIDDEN_CASE and cell["hidden"]["why"] == HIDDEN_WHY
     assert all("hidden" not in c for c in records["twin"]["cells"].values())
     text = (out / "report.html").read_text(encoding="utf-8")
