@@ -287,9 +287,10 @@ class Grader:
         root-only file, so no command line shows the course's paths."""
         options = sandbox_options(self.settings, uid, self.hide, self.expose) + [
             "--home", str(w / "home"), "--writable", str(w / "runtime"),
-            "--status", str(w / "sandbox.json"), "--pidfile", str(w / "kernel.pids")]
-        if not str(self.work.resolve()).startswith("/tmp/"):  # else gone with the private /tmp
-            options += ["--cover", str(self.work.resolve())]
+            "--status", str(w / "sandbox.json"), "--pidfile", str(w / "kernel.pids"),
+            # (under /tmp, as usual, the private /tmp covers it already: the launcher keeps
+            # only the outermost covers)
+            "--cover", str(self.work.resolve())]
         config = w / "sandbox-args.json"
         config.write_text(json.dumps(options), encoding="utf-8")
         os.chmod(config, 0o600)

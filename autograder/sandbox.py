@@ -202,8 +202,8 @@ def _hide(libc, paths: list[str], status: dict) -> None:
     status["hidden"] = hidden
 
 
-def _tmpfs(libc, where: str, options: str, status: dict, what: str) -> bool:
-    if libc.mount(b"tmpfs", where.encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
+def _tmpfs(libc, where: str, options: str, status: dict, what: str, flags: int = 0) -> bool:
+    if libc.mount(b"tmpfs", where.encode(), b"tmpfs", MS_NOSUID | MS_NODEV | flags,
                   options.encode()) != 0:
         status["failed"].append(_err(f"{what} at {where}"))
         return False
@@ -228,16 +228,15 @@ def _bind_fd(libc, fd: int, path: str, writable: bool, status: dict) -> None:
         status["failed"].append(_err(f"remount {path}"))
 
 
-def _read_only_root(libc, status: dict) -> bool:
+def _read_only_root(libc, status: dict) -> None:
     attr = _MountAttr(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, 0, 0, 0)
     done = libc.syscall(ctypes.c_long(SYS_MOUNT_SETATTR), ctypes.c_int(AT_FDCWD), b"/",
                         ctypes.c_uint(AT_RECURSIVE), ctypes.byref(attr),
                         ctypes.c_size_t(ctypes.sizeof(attr)))
     if done != 0:
         status["failed"].append(_err("read-only root (mount_setattr)"))
-        return False
-    status["applied"].append("read-only root")
-    return True
+    else:
+        status["applied"].append("read-only root")
 
 
 def _private_mounts(libc, args: argparse.Namespace, status: dict) -> None:
@@ -275,11 +274,12 @@ def _private_mounts(libc, args: argparse.Namespace, status: dict) -> None:
             for path, writable in sorted(keep.items()) if any(_under(path, c) for c in covers)]
     _hide(libc, args.hide, status)
     _read_only_root(libc, status)
-    for folder, options in sorted(covers.items()):
-        what = "private temp" if folder == scratch else "cover"
-        if _tmpfs(libc, folder, options, status, what) and folder != scratch:
-            status["applied"].append(f"covered {folder}")
-    if scratch and scratch in covers:
+    mounted = {folder for folder, options in sorted(covers.items())
+               if _tmpfs(libc, folder, options, status,
+                         "private temp" if folder == scratch else "cover")}
+    for folder in sorted(mounted - {scratch}):
+        status["applied"].append(f"covered {folder}")
+    if scratch in mounted:
         status["applied"].append(f"private temp: {scratch} ({args.scratch_bytes} bytes, "
                                  f"{args.scratch_files or 'default'} files)")
         for other in ALSO_SCRATCH:
@@ -331,11 +331,10 @@ def mount_small_tmpfs(path: str, size: int, files: int) -> str:
     libc = _libc()
     if libc is None:
         return "no C library"
-    options = f"size={size},nr_inodes={files},mode=1777".encode()
-    if libc.mount(b"tmpfs", path.encode(), b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                  options) != 0:
-        return _err(f"tmpfs at {path}")
-    return ""
+    status: dict = {"failed": []}
+    _tmpfs(libc, path, f"size={size},nr_inodes={files},mode=1777", status, "tmpfs",
+           MS_NOEXEC)
+    return "; ".join(status["failed"])
 
 
 def unmount(path: str) -> None:
@@ -500,13 +499,13 @@ def _relay(status: int) -> None:
 
 
 def _init(libc, args: argparse.Namespace, status: dict, handle, relay_fd: int,
-          parent_fd: int) -> None:
+          parent_fd: int, mounts: bool) -> None:
     """Process 1 of the new PID namespace: set up the mounts, start the kernel, reap
     orphans, and end when the kernel ends, which ends everything else in the namespace."""
     if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0 or \
             select.select([parent_fd], [], [], 0)[0]:  # the launcher is already gone
         os._exit(1)
-    if status.pop("_mountns", False):
+    if mounts:
         _private_mounts(libc, args, status)
     kernel = os.fork()
     if kernel == 0:
@@ -549,7 +548,6 @@ def launch(args: argparse.Namespace, handle) -> None:
         if done & CLONE_NEWNS:
             _private_mounts(libc, args, status)
         _exec_kernel(libc, args, parent, status, handle)
-    status["_mountns"] = bool(done & CLONE_NEWNS)
     # The launcher dies with the grading process that started it (nbgrader), and the
     # namespace with the launcher.
     if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0 or os.getppid() != parent:
@@ -560,7 +558,7 @@ def launch(args: argparse.Namespace, handle) -> None:
     if child == 0:
         os.close(relay_read)
         os.close(alive_write)
-        _init(libc, args, status, handle, relay_write, alive_read)
+        _init(libc, args, status, handle, relay_write, alive_read, bool(done & CLONE_NEWNS))
     os.close(relay_write)
     os.close(alive_read)
     if handle is not None:
