@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "source"))
 
 import scratchnn as snn  # noqa: E402
+from scratchnn import _fused  # noqa: E402
 from scratchnn.activations import ReLU  # noqa: E402
 from scratchnn.layers import Dense  # noqa: E402
 
@@ -132,9 +133,9 @@ class FusedNumpyLoop:
                 np.matmul(delta, weights[i].T, out=below)
                 np.multiply(below, inputs[i] > 0, out=below)
                 delta = below
-        self.t += 1  # the library's own Adam rule, once, on the flat buffers
-        snn.functional.adam(self.flat, self.grad, self.m, self.v, self.t, self.lr, self.beta1,
-                            self.beta2, self.eps, inplace=True, scratch=self.tmp)
+        self.t += 1  # the library's own in-place Adam, once, on the flat buffers
+        _fused.adam(self.flat, self.grad, self.m, self.v, self.t, self.lr, self.beta1,
+                    self.beta2, self.eps, self.tmp)
         if self.t % snn.optimizers.Optimizer._flush_every == 0:  # as scratchnn's optimizers do
             snn.functional.flush_to_zero(self.m, scratch=self.tmp)
             snn.functional.flush_to_zero(self.v, scratch=self.tmp)

@@ -18,16 +18,19 @@ from . import (
     metrics,
     optimizers,
     plot,
+    registry,
+    rng,
     schedules,
 )
 from .core import Layer, Parameter
 from .model import Sequential
+from .registry import register
 from .serialization import load_model, save_model
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Sequential", "Layer", "Parameter", "load_model", "save_model", "activations", "callbacks",
-    "data", "datasets", "functional", "gradcheck", "init", "layers", "losses", "metrics",
-    "optimizers", "plot", "schedules", "__version__",
+    "Sequential", "Layer", "Parameter", "load_model", "save_model", "register", "activations",
+    "callbacks", "data", "datasets", "functional", "gradcheck", "init", "layers", "losses",
+    "metrics", "optimizers", "plot", "registry", "rng", "schedules", "__version__",
 ]

@@ -5,20 +5,27 @@ All activations keep the input's shape: ``(N, ...) -> (N, ...)``.
 
 from __future__ import annotations
 
+import numpy as np
+
 from . import functional as F
 from .core import Layer
+from .registry import LAYERS, register
 
 __all__ = ["Activation", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "get"]
 
 
-class Activation(Layer):
+class Activation(Layer, register=False):
     """An elementwise (or row-wise) function without parameters.
 
     Subclasses set ``_forward_fn(x, **kw)`` and ``_backward_fn(grad_out, x, **kw)`` from
-    :mod:`scratchnn.functional`; ``_kwargs()`` supplies their extra arguments.
+    :mod:`scratchnn.functional`; ``_kwargs()`` supplies their extra arguments. Subclasses
+    register themselves as layers (this helper base does not); :func:`get` finds them by
+    key, or by a short name given with ``register(aliases=...)``.
     """
 
     preserves_shape = True
+    returns_new_output = True  # the functions return new arrays; the layer keeps its input
+    returns_new_grad = True
     _forward_fn = staticmethod(lambda x: x)
     _backward_fn = staticmethod(lambda grad_out, x: grad_out)
 
@@ -38,13 +45,32 @@ class Activation(Layer):
         return self._backward_fn(grad_out, self._x, **self._kwargs())
 
 
+@register(aliases=("relu",))
 class ReLU(Activation):
-    """``max(0, x)``; gradient ``1[x > 0]``."""
+    """``max(0, x)``; gradient ``1[x > 0]``.
+
+    Inside a ``Sequential``, after a layer whose output is a temporary (``Dense``), it runs
+    in place, as PyTorch's ``ReLU(inplace=True)``: the output overwrites that temporary and
+    the gradient overwrites the incoming one, saving two arrays per step. Called directly, it
+    never modifies its arguments.
+    """
 
     _forward_fn = staticmethod(F.relu)
     _backward_fn = staticmethod(F.relu_backward)
+    returns_new_output = False  # in place, it keeps its output (the mask's source)
+
+    def _forward_overwrite(self, x, training: bool = False):
+        # relu(x) > 0 exactly where x > 0 (NaN in neither), so the output can stand in for
+        # the input in F.relu_backward's mask
+        self._x = np.maximum(x, 0, out=x)
+        return x
+
+    def _backward_overwrite(self, grad_out):
+        self._needs_forward(self._x)
+        return np.multiply(grad_out, self._x > 0, out=grad_out)
 
 
+@register(aliases=("leaky_relu",))
 class LeakyReLU(Activation):
     """``x if x > 0 else alpha x``; gradient ``1`` or ``alpha``."""
 
@@ -64,6 +90,7 @@ class LeakyReLU(Activation):
         return {"alpha": self.alpha}
 
 
+@register(aliases=("sigmoid",))
 class Sigmoid(Activation):
     """``1 / (1 + exp(-x))`` (overflow-free); gradient ``s (1 - s)``."""
 
@@ -71,6 +98,7 @@ class Sigmoid(Activation):
     _backward_fn = staticmethod(F.sigmoid_backward)
 
 
+@register(aliases=("tanh",))
 class Tanh(Activation):
     """``tanh(x)``; gradient ``1 - tanh(x)**2``."""
 
@@ -78,6 +106,7 @@ class Tanh(Activation):
     _backward_fn = staticmethod(F.tanh_backward)
 
 
+@register(aliases=("softmax",))
 class Softmax(Activation):
     """Row-wise softmax ``(N, C) -> (N, C)``.
 
@@ -89,17 +118,14 @@ class Softmax(Activation):
     _backward_fn = staticmethod(F.softmax_backward)
 
 
-_BY_NAME = {
-    "relu": ReLU, "leaky_relu": LeakyReLU, "sigmoid": Sigmoid, "tanh": Tanh, "softmax": Softmax,
-}
+def _is_activation(obj) -> bool:
+    return isinstance(obj, type) and issubclass(obj, Activation)
 
 
 def get(name: str) -> Activation:
-    """Activation layer from its name: ``relu``, ``leaky_relu``, ``sigmoid``, ``tanh`` or
-    ``softmax``."""
-    try:
-        return _BY_NAME[name]()
-    except KeyError:
-        raise ValueError(
-            f"unknown activation {name!r}; choose one of {sorted(_BY_NAME)}"
-        ) from None
+    """A new activation layer, with its default arguments, from its name: ``"relu"``,
+    ``"leaky_relu"``, ``"sigmoid"``, ``"tanh"``, ``"softmax"``, a class name (``"ReLU"``) or
+    the key or alias of a registered :class:`Activation` subclass of your own.
+
+    Raises ``ValueError`` for any other name, listing the choices."""
+    return LAYERS.get(name, what="activation", accept=_is_activation)()

@@ -12,17 +12,9 @@ from typing import Iterator
 
 import numpy as np
 
+from .rng import as_generator
+
 __all__ = ["DataLoader", "one_hot", "train_test_split", "standardize"]
-
-
-def _as_generator(seed, name: str = "seed") -> np.random.Generator:
-    """A Generator is returned as is; an int or None goes through ``np.random.default_rng``."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
-        return np.random.default_rng(seed)
-    raise TypeError(f"{name} must be an int, None or an np.random.Generator, got "
-                    f"{type(seed).__name__} {seed!r}")
 
 
 def _is_int(value) -> bool:
@@ -98,7 +90,7 @@ class DataLoader:
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
-        self.rng = _as_generator(seed)
+        self.rng = as_generator(seed)
         if not _is_int(min_last_batch) or min_last_batch < 1:
             raise ValueError(f"min_last_batch must be a positive integer, got {min_last_batch!r}")
         self.min_last_batch = int(min_last_batch)
@@ -295,7 +287,7 @@ def train_test_split(x, y, test_size=0.2, seed=None, stratify: bool = False):
     _check_same_length(x, y)
     n = x.shape[0]
     n_test = _n_test(test_size, n)
-    rng = _as_generator(seed)
+    rng = as_generator(seed)
     if stratify:
         test_idx = _stratified_test_indices(_stratify_labels(y), n_test, rng)
         is_test = np.zeros(n, dtype=bool)

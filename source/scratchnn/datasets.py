@@ -9,11 +9,12 @@ conventions, documented there):
   ``((x_train, y_train), (x_test, y_test))``, a seeded **stratified** split made with
   :func:`scratchnn.data.train_test_split`.
 
-The generators (:func:`xor`, :func:`spirals`, :func:`moons`) draw everything from
-``np.random.default_rng(seed)`` (``seed`` may also be an ``np.random.Generator``), so the same
-seed gives the same data and split; samples come out in a random order, not sorted by class.
-They need no network access; only :func:`load_mnist`, :func:`load_fashion_mnist` and
-:func:`load_cifar10` download (once, into a verified local cache).
+The generators (:func:`xor`, :func:`spirals`, :func:`moons`) draw everything from the
+generator :func:`scratchnn.rng.as_generator` makes of ``seed`` (an int, ``None`` or an
+``np.random.Generator``, used as is), so the same seed gives the same data and split; samples
+come out in a random order, not sorted by class. They need no network access; only
+:func:`load_mnist`, :func:`load_fashion_mnist` and :func:`load_cifar10` download (once, into a
+verified local cache).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ import warnings
 import numpy as np
 
 from ._download import DEFAULT_TIMEOUT, DatasetUnavailable, fetch_files
-from .data import _as_generator, train_test_split
+from .data import train_test_split
+from .rng import as_generator
 
 __all__ = ["xor", "spirals", "moons", "load_digits", "load_breast_cancer"]
 
@@ -88,7 +90,7 @@ def xor(n_samples: int = 200, noise: float = 0.1, seed=None, test_size=None):
     """
     n = _check_n(n_samples, 4, "xor")
     noise = _check_noise(noise, "xor")
-    rng = _as_generator(seed)
+    rng = as_generator(seed)
     corners = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
     which = np.arange(n) % 4
     x = corners[which] + noise * rng.standard_normal((n, 2))
@@ -127,7 +129,7 @@ def spirals(n_samples: int = 300, n_classes: int = 3, noise: float = 0.2, seed=N
         raise ValueError(f"spirals: n_classes must be an integer >= 2, got {n_classes!r}")
     n = _check_n(n_samples, int(n_classes), "spirals")
     noise = _check_noise(noise, "spirals")
-    rng = _as_generator(seed)
+    rng = as_generator(seed)
     sizes = np.full(n_classes, n // n_classes)
     sizes[: n % n_classes] += 1
     xs, ys = [], []
@@ -161,7 +163,7 @@ def moons(n_samples: int = 200, noise: float = 0.1, seed=None, test_size=None):
     """
     n = _check_n(n_samples, 2, "moons")
     noise = _check_noise(noise, "moons")
-    rng = _as_generator(seed)
+    rng = as_generator(seed)
     n_outer = (n + 1) // 2
     n_inner = n - n_outer
     t_out = np.linspace(0.0, np.pi, n_outer)
@@ -216,7 +218,7 @@ def load_digits(test_size=None, seed=None):
     """
     bunch = _sklearn_datasets("load_digits").load_digits()
     x = np.asarray(bunch.data, dtype=np.float64) / 16.0
-    return _finish(x, bunch.target, _as_generator(seed), test_size, shuffle=False)
+    return _finish(x, bunch.target, as_generator(seed), test_size, shuffle=False)
 
 
 def load_breast_cancer(test_size=None, seed=None):
@@ -231,7 +233,7 @@ def load_breast_cancer(test_size=None, seed=None):
     {_SKLEARN_DOC}
     """
     bunch = _sklearn_datasets("load_breast_cancer").load_breast_cancer()
-    return _finish(bunch.data, bunch.target, _as_generator(seed), test_size, shuffle=False)
+    return _finish(bunch.data, bunch.target, as_generator(seed), test_size, shuffle=False)
 
 
 # ------------------------------------------------------------------------------------------------

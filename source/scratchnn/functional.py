@@ -1,8 +1,10 @@
 """Pure functions: every forward pass next to its backward pass.
 
 This is the lower level of ``scratchnn`` and the reference the course's hidden tests compare
-students against. Nothing here keeps state or mutates its arguments (the optimizer update
-rules only write into their arguments when called with ``inplace=True``).
+students against: each function is the textbook form of its formula. Nothing here keeps
+state or mutates its arguments (except :func:`flush_to_zero`, which says so). The classes
+run some of these computations through a faster, in-place equivalent (``scratchnn._fused``),
+checked against this module by tests/test_fused.py.
 
 Conventions
 -----------
@@ -15,8 +17,6 @@ Conventions
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
@@ -472,79 +472,53 @@ def batch_norm_backward(grad_out, cache):
 # --------------------------------------------------------------------------------------------
 # Optimizer update rules: state in, state out
 # --------------------------------------------------------------------------------------------
-# Each rule returns the new parameter and the new state. By default the arguments are left
-# untouched (pure functions); with ``inplace=True`` the parameter and state arrays are
-# overwritten and returned, which is what the optimizer classes use. ``scratch``, an array
-# shaped like ``param``, receives the intermediate results, so a step allocates nothing
-# (allocating and freeing parameter-sized temporaries costs more than the arithmetic).
+# The textbook form of each rule, line for line the formula in its docstring: the form the
+# course teaches and the hidden tests' expected values come from. The functions are pure:
+# they return a new parameter and new state arrays and never write into their arguments.
+# The optimizer classes run the same arithmetic through an in-place fast path
+# (``scratchnn._fused``: no temporaries, bias corrections folded into scalars);
+# tests/test_fused.py checks that the two agree step for step. Scalars such as ``1 - beta1``
+# stay Python floats so that float32 arrays are updated in float32 (NumPy 2 promotion).
 
-def _prepare(inplace: bool, *arrays):
-    return arrays if inplace else tuple(np.array(a, copy=True) for a in arrays)
+def sgd(param, grad, lr: float):
+    """Plain gradient descent: ``param <- param - lr * grad``. Returns the new ``param``.
 
-
-def _scratch(scratch, param):
-    return np.empty_like(param) if scratch is None else scratch
-
-
-def sgd(param, grad, lr: float, inplace: bool = False, scratch=None):
-    """Plain gradient descent: ``param <- param - lr * grad``. Returns the new ``param``."""
-    (param,) = _prepare(inplace, param)
-    tmp = np.multiply(grad, lr, out=_scratch(scratch, param))
-    param -= tmp
-    return param
+    Shapes: ``param`` and ``grad`` equal, any shape; the result has ``param``'s dtype.
+    """
+    return param - lr * grad
 
 
-def momentum(param, grad, velocity, lr: float, beta: float = 0.9, inplace: bool = False,
-             scratch=None):
+def momentum(param, grad, velocity, lr: float, beta: float = 0.9):
     """Heavy-ball momentum (PyTorch's form): ``v <- beta v + grad``, ``param <- param - lr v``.
 
     Returns ``(param, velocity)``. Start with ``velocity = zeros_like(param)``.
     """
-    param, velocity = _prepare(inplace, param, velocity)
-    velocity *= beta
-    velocity += grad
-    tmp = np.multiply(velocity, lr, out=_scratch(scratch, param))
-    param -= tmp
-    return param, velocity
+    velocity = beta * velocity + grad
+    return param - lr * velocity, velocity
 
 
-def nesterov(param, grad, velocity, lr: float, beta: float = 0.9, inplace: bool = False,
-             scratch=None):
+def nesterov(param, grad, velocity, lr: float, beta: float = 0.9):
     """Nesterov momentum (PyTorch's form): ``v <- beta v + grad``,
     ``param <- param - lr (grad + beta v)``. Returns ``(param, velocity)``.
     """
-    param, velocity = _prepare(inplace, param, velocity)
-    velocity *= beta
-    velocity += grad
-    tmp = np.multiply(velocity, beta, out=_scratch(scratch, param))
-    tmp += grad
-    tmp *= lr
-    param -= tmp
-    return param, velocity
+    velocity = beta * velocity + grad
+    return param - lr * (grad + beta * velocity), velocity
 
 
-def rmsprop(param, grad, sq_avg, lr: float, rho: float = 0.99, eps: float = 1e-8,
-            inplace: bool = False, scratch=None):
-    """RMSProp: ``s <- rho s + (1 - rho) grad**2``, ``param <- param - lr grad / (sqrt(s) + eps)``.
+def rmsprop(param, grad, sq_avg, lr: float, rho: float = 0.99, eps: float = 1e-8):
+    """RMSProp (Hinton's lecture 6e; PyTorch's form, eps outside the square root):
+    ``s <- rho s + (1 - rho) grad**2``, ``param <- param - lr grad / (sqrt(s) + eps)``.
 
     Returns ``(param, sq_avg)``. Start with ``sq_avg = zeros_like(param)``.
     """
-    param, sq_avg = _prepare(inplace, param, sq_avg)
-    tmp = np.multiply(grad, grad, out=_scratch(scratch, param))
-    tmp *= 1 - rho
-    sq_avg *= rho
-    sq_avg += tmp
-    np.sqrt(sq_avg, out=tmp)
-    tmp += eps
-    np.divide(grad, tmp, out=tmp)
-    tmp *= lr
-    param -= tmp
-    return param, sq_avg
+    sq_avg = rho * sq_avg + (1 - rho) * grad * grad
+    return param - lr * grad / (np.sqrt(sq_avg) + eps), sq_avg
 
 
 def adam(param, grad, m, v, t: int, lr: float = 1e-3, beta1: float = 0.9,
-         beta2: float = 0.999, eps: float = 1e-8, inplace: bool = False, scratch=None):
-    """Adam, with bias correction. ``t`` is the step number, starting at 1.
+         beta2: float = 0.999, eps: float = 1e-8):
+    """Adam (Kingma & Ba, 2015, Algorithm 1), with bias correction. ``t`` is the step number,
+    starting at 1 (``ValueError`` otherwise).
 
     ``m <- b1 m + (1 - b1) grad``, ``v <- b2 v + (1 - b2) grad**2``,
     ``m_hat = m / (1 - b1**t)``, ``v_hat = v / (1 - b2**t)``,
@@ -552,36 +526,21 @@ def adam(param, grad, m, v, t: int, lr: float = 1e-3, beta1: float = 0.9,
     """
     if t < 1:
         raise ValueError(f"adam: the step number t starts at 1, got {t}")
-    param, m, v = _prepare(inplace, param, m, v)
-    tmp = np.multiply(grad, 1 - beta1, out=_scratch(scratch, param))
-    m *= beta1
-    m += tmp
-    np.multiply(grad, grad, out=tmp)
-    tmp *= 1 - beta2
-    v *= beta2
-    v += tmp
-    # lr m_hat / (sqrt(v_hat) + eps) = (lr c / (1 - b1**t)) m / (sqrt(v) + eps c) with
-    # c = sqrt(1 - b2**t): the bias corrections become two scalars, saving passes over v.
-    c = math.sqrt(1 - beta2 ** t)  # a Python float: keeps float32 arithmetic in float32
-    np.sqrt(v, out=tmp)
-    tmp += eps * c
-    np.divide(m, tmp, out=tmp)
-    tmp *= lr * c / (1 - beta1 ** t)
-    param -= tmp
-    return param, m, v
+    m = beta1 * m + (1 - beta1) * grad
+    v = beta2 * v + (1 - beta2) * grad * grad
+    m_hat = m / (1 - beta1 ** t)
+    v_hat = v / (1 - beta2 ** t)
+    return param - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
 
 
 def adamw(param, grad, m, v, t: int, lr: float = 1e-3, beta1: float = 0.9,
-          beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.01,
-          inplace: bool = False, scratch=None):
-    """AdamW: Adam with decoupled weight decay (Loshchilov & Hutter).
+          beta2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.01):
+    """AdamW: Adam with decoupled weight decay (Loshchilov & Hutter, 2019).
 
     ``param <- param (1 - lr weight_decay)`` first, then the :func:`adam` step; the decay never
     enters ``m`` or ``v``. Returns ``(param, m, v)``.
     """
-    param, m, v = _prepare(inplace, param, m, v)
-    param *= 1 - lr * weight_decay
-    return adam(param, grad, m, v, t, lr, beta1, beta2, eps, inplace=True, scratch=scratch)
+    return adam(param * (1 - lr * weight_decay), grad, m, v, t, lr, beta1, beta2, eps)
 
 
 def flush_to_zero(state, scratch=None):

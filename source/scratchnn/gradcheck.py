@@ -21,6 +21,8 @@ from typing import Callable
 
 import numpy as np
 
+from .rng import as_generator
+
 __all__ = ["numerical_gradient", "rel_error", "check_layer", "check_model"]
 
 #: Floor of the denominator in :func:`rel_error`, so that two (near-)zero values compare as 0.
@@ -189,7 +191,7 @@ def check_layer(layer, x, seed: int = 0, eps: float = 1e-4, training: bool = Fal
     """Gradient-check a layer's ``backward`` against finite differences.
 
     The scalar checked is a random projection of the output, ``L = sum(out * r)`` with
-    ``r ~ N(0, 1)`` of ``out``'s shape drawn from ``np.random.default_rng(seed)``, so
+    ``r ~ N(0, 1)`` of ``out``'s shape drawn from ``as_generator(seed)``, so
     ``dL/dout = r``. The analytic gradients come from ``layer.backward(r)``; the numerical
     ones from :func:`numerical_gradient` on ``x`` and on every parameter.
 
@@ -201,7 +203,7 @@ def check_layer(layer, x, seed: int = 0, eps: float = 1e-4, training: bool = Fal
     ----------
     layer : object with ``forward(x, training)``, ``backward(grad_out)``, ``parameters()``
     x : array_like, the layer's input shape, e.g. (N, in_features); not modified
-    seed : int, default 0
+    seed : int, Generator or None, default 0
         Seed of the projection ``r``.
     eps : float, default 1e-4
         Finite-difference step (keep every ReLU input farther than ``2 eps`` from 0).
@@ -224,7 +226,7 @@ def check_layer(layer, x, seed: int = 0, eps: float = 1e-4, training: bool = Fal
     name = getattr(layer, "name", type(layer).__name__)
     with _Float64Parameters(layer.parameters()) as params:
         out = np.asarray(layer.forward(x64.copy(), training=training))
-        r = np.random.default_rng(seed).standard_normal(out.shape)
+        r = as_generator(seed, "check_layer: seed").standard_normal(out.shape)
 
         def objective_x(v):
             return float(np.sum(np.asarray(layer.forward(v, training=training)) * r))

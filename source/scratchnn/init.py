@@ -25,6 +25,11 @@ He initialization (He et al., 2015) keeps the variance of ReLU activations const
 layers; Xavier/Glorot (Glorot & Bengio, 2010) balances forward and backward variance for
 tanh/sigmoid layers. :class:`Normal` ignores the fans: ``W = std * randn(shape)`` with a std
 you choose, as in CS231n's networks. Use :func:`get` to look an initializer up by name.
+
+Saving: a model records a layer's initializer by name (``"he"``, as given), by its key for a
+registered function (``"he_normal"``, or ``"<module>.<name>"`` for a function of yours passed
+to :func:`scratchnn.register`), or as ``{"class": "Normal", "config": {"std": 0.05}}`` for an
+:class:`Initializer` object (see :func:`serialize`); :func:`get` reads each form back.
 """
 
 from __future__ import annotations
@@ -34,7 +39,11 @@ from typing import Callable
 
 import numpy as np
 
+from .registry import INITIALIZERS, Registrable, register
+from .rng import as_generator
+
 __all__ = [
+    "Initializer",
     "he_normal",
     "he_uniform",
     "xavier_uniform",
@@ -45,9 +54,8 @@ __all__ = [
     "ones",
     "Normal",
     "get",
+    "serialize",
 ]
-
-Initializer = Callable[..., np.ndarray]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -82,16 +90,6 @@ def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
     return fan_in, fan_out
 
 
-def _as_rng(rng) -> np.random.Generator:
-    """A Generator is used as is; an int seed or None goes through ``np.random.default_rng``."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
-        return np.random.default_rng(rng)
-    raise TypeError(f"rng must be an np.random.Generator, an int seed or None, got "
-                    f"{type(rng).__name__}")
-
-
 def _float_dtype(dtype) -> np.dtype:
     dt = np.dtype(dtype)
     if dt.kind != "f":
@@ -107,14 +105,14 @@ def _normal(shape, rng, dtype, std_fn) -> np.ndarray:
 def _scaled_normal(shape: tuple[int, ...], rng, dtype, std: float) -> np.ndarray:
     dt = _float_dtype(dtype)
     # Draw in float64 so the stream (and the values) do not depend on the requested dtype.
-    return (_as_rng(rng).standard_normal(shape) * std).astype(dt)
+    return (as_generator(rng, "rng").standard_normal(shape) * std).astype(dt)
 
 
 def _uniform(shape, rng, dtype, limit_fn) -> np.ndarray:
     shape = _as_shape(shape)
     dt = _float_dtype(dtype)
     limit = limit_fn(*_fans(shape))
-    return _as_rng(rng).uniform(-limit, limit, size=shape).astype(dt)
+    return as_generator(rng, "rng").uniform(-limit, limit, size=shape).astype(dt)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -159,7 +157,35 @@ glorot_uniform = xavier_uniform
 glorot_normal = xavier_normal
 
 
-class Normal:
+class Initializer(Registrable):
+    """Base class of initializer objects: ``init(shape, rng=None, dtype=np.float32) ->
+    ndarray``, like the initializer functions, plus :meth:`get_config` (Keras'
+    ``keras.initializers.Initializer``).
+
+    Use it for an initializer with settings (:class:`Normal` is one): every subclass registers
+    itself, so a ``Dense(init=YourInitializer(...))`` is saved as ``{"class": key, "config":
+    get_config()}`` and loads again wherever the class is defined. A plain function needs
+    ``scratchnn.register`` instead.
+    """
+
+    __slots__ = ()
+    _registry = INITIALIZERS
+
+    def __call__(self, shape, rng=None, dtype=np.float32) -> np.ndarray:
+        """A new array of ``shape`` and ``dtype`` drawn from ``rng`` (a Generator used
+        directly, an int seed or ``None``)."""
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        """The constructor arguments, as plain JSON values (default: none)."""
+        return {}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class Normal(Initializer):
     """Gaussian initializer with a fixed std: ``W = std * randn(*shape)``, i.e.
     ``W ~ N(0, std^2)`` whatever the fans (CS231n's ``weight_scale * np.random.randn(D, H)``;
     PyTorch's ``nn.init.normal_(w, 0, std)``, Keras' ``RandomNormal(stddev=std)``).
@@ -200,8 +226,9 @@ class Normal:
     def __call__(self, shape, rng=None, dtype=np.float32) -> np.ndarray:
         return _scaled_normal(_as_shape(shape), rng, dtype, self._std)
 
-    def __repr__(self) -> str:
-        return f"Normal(std={self._std!r})"
+    def get_config(self) -> dict:
+        """``{"std": std}``."""
+        return {"std": self._std}
 
 
 def zeros(shape, rng=None, dtype=np.float32) -> np.ndarray:
@@ -215,44 +242,67 @@ def ones(shape, rng=None, dtype=np.float32) -> np.ndarray:
     return np.ones(_as_shape(shape), dtype=dtype)
 
 
-_REGISTRY: dict[str, Initializer] = {
-    "he": he_normal,
-    "he_normal": he_normal,
-    "he_uniform": he_uniform,
-    "xavier": xavier_uniform,
-    "xavier_uniform": xavier_uniform,
-    "xavier_normal": xavier_normal,
-    "glorot": xavier_uniform,
-    "glorot_uniform": xavier_uniform,
-    "glorot_normal": xavier_normal,
-    "normal": Normal(std=0.01),
-    "zeros": zeros,
-    "ones": ones,
-}
+register(he_normal, aliases=("he", "he_normal"))
+register(he_uniform, aliases=("he_uniform",))
+register(xavier_uniform, aliases=("xavier", "xavier_uniform", "glorot", "glorot_uniform"))
+register(xavier_normal, aliases=("xavier_normal", "glorot_normal"))
+register(zeros, aliases=("zeros",))
+register(ones, aliases=("ones",))
+INITIALIZERS.add_alias("normal", Normal(std=0.01))
 
 
-def get(name_or_callable) -> Initializer:
-    """Look an initializer up by name; a callable is returned unchanged.
+def get(identifier) -> Callable[..., np.ndarray]:
+    """The initializer ``identifier`` stands for.
 
-    Names (case-insensitive): ``"he"`` (= ``"he_normal"``), ``"he_uniform"``, ``"xavier"``
-    (= ``"xavier_uniform"``, like Keras' ``glorot_uniform`` default), ``"xavier_normal"``,
-    ``"glorot"``/``"glorot_uniform"``, ``"glorot_normal"``, ``"normal"`` (a shared
-    ``Normal(std=0.01)``), ``"zeros"``, ``"ones"``.
+    * a name (case-insensitive): ``"he"`` (= ``"he_normal"``), ``"he_uniform"``, ``"xavier"``
+      (= ``"xavier_uniform"``, like Keras' ``glorot_uniform`` default), ``"xavier_normal"``,
+      ``"glorot"``/``"glorot_uniform"``, ``"glorot_normal"``, ``"normal"`` (a shared
+      ``Normal(std=0.01)``), ``"zeros"``, ``"ones"``, or the key or alias of a function or
+      :class:`Initializer` class you registered (a class is called with no arguments);
+    * a description ``{"class": ..., "config": {...}}`` from :func:`serialize`: the object it
+      describes;
+    * an :class:`Initializer` class: a new instance with its defaults;
+    * any other callable ``fn(shape, rng, dtype)``: returned unchanged.
 
     Raises
     ------
     ValueError
-        for an unknown name or a value that is neither a string nor callable; the message
-        lists the valid names.
+        for an unknown name, a bad description, or a value that is none of these; the
+        message lists the valid names.
     """
-    if callable(name_or_callable):
-        return name_or_callable
-    valid = ", ".join(repr(k) for k in _REGISTRY)
-    if isinstance(name_or_callable, str):
-        fn = _REGISTRY.get(name_or_callable.strip().lower())
-        if fn is not None:
-            return fn
-        raise ValueError(f"unknown initializer {name_or_callable!r}; valid names are: {valid} "
-                         f"(or pass a callable fn(shape, rng, dtype))")
-    raise ValueError(f"initializer must be a name or a callable fn(shape, rng, dtype), got "
-                     f"{type(name_or_callable).__name__}; valid names are: {valid}")
+    if isinstance(identifier, dict):
+        return INITIALIZERS.deserialize(identifier)
+    if isinstance(identifier, type) and issubclass(identifier, Initializer):
+        return identifier()
+    if callable(identifier):
+        return identifier
+    if not isinstance(identifier, str):
+        raise ValueError(f"initializer must be a name or a callable fn(shape, rng, dtype), got "
+                         f"{type(identifier).__name__}; valid names are: "
+                         f"{INITIALIZERS.choices()}")
+    found = INITIALIZERS.get(identifier)
+    return found() if isinstance(found, type) else found
+
+
+def serialize(initializer):
+    """How a saved model records ``initializer`` (JSON-ready), for :func:`get` to read back.
+
+    A name is kept as given (``"he"``); a registered function gives its key (``"he_normal"``,
+    ``"mymodule.my_init"``); an :class:`Initializer` object gives
+    ``{"class": key, "config": obj.get_config()}`` (``Normal(0.05)`` ->
+    ``{"class": "Normal", "config": {"std": 0.05}}``).
+
+    Raises ``TypeError`` for anything else (a function that is not registered, a lambda, a
+    callable object that is not an :class:`Initializer`): it could not be loaded again, so
+    register the function with ``scratchnn.register`` or subclass :class:`Initializer`.
+    """
+    if isinstance(initializer, str):
+        return initializer
+    if isinstance(initializer, Initializer):
+        return INITIALIZERS.serialize(initializer)
+    try:
+        return INITIALIZERS.key_of(initializer)
+    except TypeError:
+        raise TypeError(f"cannot save the initializer {initializer!r}: register the function "
+                        f"with scratchnn.register (or subclass scratchnn.init.Initializer and "
+                        f"define get_config), or pass a name") from None

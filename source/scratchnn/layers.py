@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _fused
 from . import functional as F
 from . import init as initializers
 from .core import Layer, Parameter
+from .rng import as_generator
 
 __all__ = ["Dense", "Dropout", "BatchNorm", "Flatten"]
 
@@ -26,24 +28,32 @@ class Dense(Layer):
     """Fully connected layer: ``out = x @ W + b``.
 
     Shapes: ``x (N, in_features) -> out (N, out_features)``; ``W (in_features, out_features)``,
-    ``b (out_features,)``. ``init`` names the weight initializer (``"he"``, ``"xavier"``, ...,
-    see :mod:`scratchnn.init`); biases start at zero. ``seed`` initializes a stand-alone layer;
-    inside a ``Sequential`` the model's generator re-initializes it.
+    ``b (out_features,)``. ``init`` is the weight initializer: a name (``"he"``,
+    ``"xavier"``, ..., see :mod:`scratchnn.init`), an initializer object such as
+    ``init.Normal(0.05)``, a function ``fn(shape, rng, dtype)`` or a saved description
+    ``{"class": ..., "config": ...}``; biases start at zero. ``seed`` (int, ``None`` or a
+    Generator) initializes a stand-alone layer; inside a ``Sequential`` the model's generator
+    re-initializes it. Raises ``ValueError`` for sizes that are not positive integers or an
+    unknown initializer name.
     """
 
-    def __init__(self, in_features: int, out_features: int, init: str = "he",
+    returns_new_output = True  # x @ W + b is a new array; the layer keeps x, not the output
+    returns_new_grad = True
+
+    def __init__(self, in_features: int, out_features: int, init="he",
                  seed=None, name: str | None = None):
         super().__init__(name)
         for arg, value in (("in_features", in_features), ("out_features", out_features)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"Dense: {arg} must be a positive integer, got {value!r}")
         self.in_features, self.out_features = int(in_features), int(out_features)
-        self.init = init
         self._init_fn = initializers.get(init)
+        # a name stays a name (saved as given); a description becomes the object it describes
+        self.init = init if isinstance(init, str) else self._init_fn
         self.W = Parameter(np.empty((self.in_features, self.out_features), np.float32), "W")
         self.b = Parameter(np.zeros(self.out_features, np.float32), "b")
         self._x = None
-        self.build(np.random.default_rng(seed), np.float32)
+        self.build(as_generator(seed, "Dense: seed"), np.float32)
 
     def build(self, rng, dtype):
         self.dtype = np.dtype(dtype)
@@ -54,8 +64,14 @@ class Dense(Layer):
         return [self.W, self.b]
 
     def get_config(self):
+        """``in_features``, ``out_features`` and ``init`` as :func:`scratchnn.init.serialize`
+        describes it (a name stays a name). Raises ``TypeError`` for an initializer that is
+        not registered, which could not be loaded again."""
         return {"in_features": self.in_features, "out_features": self.out_features,
-                "init": self.init if isinstance(self.init, str) else "he"}
+                "init": initializers.serialize(self.init)}
+
+    def expected_input_features(self):
+        return self.in_features
 
     def output_shape(self, input_shape):
         return (self.out_features,)
@@ -67,8 +83,11 @@ class Dense(Layer):
 
     def backward(self, grad_out, input_grad: bool = True):
         self._needs_forward(self._x)
-        grad_x, self.W.grad, self.b.grad = F.dense_backward(grad_out, self._x, self.W.value,
-                                                            input_grad=input_grad)
+        # F.dense_backward's arithmetic, written into the parameters' reused gradient arrays
+        grad_W, grad_b = self.W.grad_buffer(), self.b.grad_buffer()
+        grad_x = _fused.dense_backward(grad_out, self._x, self.W.value, grad_W, grad_b,
+                                       input_grad)
+        self.W.grad, self.b.grad = grad_W, grad_b
         return grad_x
 
     def backward_params(self, grad_out):
@@ -78,6 +97,9 @@ class Dense(Layer):
 class Dropout(Layer):
     """Inverted dropout: in training, zero each unit with probability ``rate`` and scale the
     survivors by ``1 / (1 - rate)``; in eval mode, the identity. Shape: any -> same.
+    ``seed`` (int, ``None`` or a Generator) draws the masks of a stand-alone layer; inside a
+    ``Sequential`` the model's generator does. Raises ``ValueError`` for a rate outside
+    ``[0, 1)``.
     """
 
     preserves_shape = True
@@ -87,7 +109,7 @@ class Dropout(Layer):
         if not 0.0 <= rate < 1.0:
             raise ValueError(f"Dropout: rate must be in [0, 1), got {rate}")
         self.rate = float(rate)
-        self.rng = np.random.default_rng(seed)
+        self.rng = as_generator(seed, "Dropout: seed")
         self._mask = None
 
     def build(self, rng, dtype):
@@ -159,6 +181,9 @@ class BatchNorm(Layer):
     def get_config(self):
         return {"num_features": self.num_features, "momentum": self.momentum, "eps": self.eps}
 
+    def expected_input_features(self):
+        return self.num_features
+
     def forward(self, x, training: bool = False):
         _check_features(self, x, self.num_features)
         out, self._cache, self.running_mean, self.running_var = F.batch_norm(
@@ -180,7 +205,7 @@ class Flatten(Layer):
         self._shape = None
 
     def output_shape(self, input_shape):
-        return (int(np.prod(input_shape)),)
+        return None if input_shape is None else (int(np.prod(input_shape)),)
 
     def forward(self, x, training: bool = False):
         self._shape = x.shape

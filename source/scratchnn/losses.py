@@ -7,13 +7,23 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _fused
 from . import functional as F
+from .registry import LOSSES, Registrable, register
 
 __all__ = ["Loss", "MSE", "CrossEntropy", "BinaryCrossEntropy", "get"]
 
 
-class Loss:
-    """Base class. Subclasses set ``_loss_fn`` and ``_grad_fn`` ``(pred, target, **kw)``."""
+class Loss(Registrable):
+    """Base class. Subclasses set ``_loss_fn`` and ``_grad_fn`` ``(pred, target, **kw)``
+    (or override :meth:`forward` and :meth:`backward`).
+
+    Every subclass registers itself in :data:`scratchnn.registry.LOSSES` when it is defined,
+    so a model compiled with it can be saved and loaded (where the class is defined or
+    imported): :meth:`get_config` must return the constructor's arguments.
+    """
+
+    _registry = LOSSES
 
     _loss_fn = None
     _grad_fn = None
@@ -21,24 +31,35 @@ class Loss:
     def __init__(self):
         self._pred = None
         self._target = None
+        self._backward_cache = None  # what a fast forward kept for backward (see below)
 
     def _kwargs(self) -> dict:
         return {}
 
     def get_config(self) -> dict:
+        """The constructor arguments (JSON values); by default those of ``_kwargs()``."""
         return self._kwargs()
 
     def forward(self, pred, target) -> float:
         """Compute the loss and remember ``pred`` and ``target`` for :meth:`backward`."""
-        self._pred, self._target = pred, target
+        self._pred, self._target, self._backward_cache = pred, target, None
         return self._loss_fn(pred, target, **self._kwargs())
 
     __call__ = forward
+
+    def forward_prepared(self, pred, target) -> float:
+        """:meth:`forward` for targets that :meth:`prepare_target` returned and predictions
+        of the model's float dtype, as ``Sequential`` passes them in training: losses may skip
+        validating them again and keep intermediate results for :meth:`backward`."""
+        return self.forward(pred, target)
 
     def backward(self) -> np.ndarray:
         """dL/dpred for the last :meth:`forward` call, shape of ``pred``."""
         if self._pred is None:
             raise RuntimeError(f"{type(self).__name__}: backward() called before forward()")
+        if self._backward_cache is not None:  # used once: a second call recomputes
+            cache, self._backward_cache = self._backward_cache, None
+            return self._fast_backward(cache)
         grad = self._grad_fn(self._pred, self._target, **self._kwargs())
         return grad.astype(self._pred.dtype, copy=False)
 
@@ -51,6 +72,7 @@ class Loss:
         return f"{type(self).__name__}({args})"
 
 
+@register(aliases=("mse",))
 class MSE(Loss):
     """Mean squared error ``mean((pred - target)**2)``; targets shaped like ``pred``."""
 
@@ -64,7 +86,7 @@ class MSE(Loss):
         return y
 
 
-class _FromLogitsLoss(Loss):
+class _FromLogitsLoss(Loss, register=False):
     """A loss that takes either raw scores (``from_logits=True``) or probabilities."""
 
     def __init__(self, from_logits: bool = True):
@@ -75,6 +97,7 @@ class _FromLogitsLoss(Loss):
         return {"from_logits": self.from_logits}
 
 
+@register(aliases=("cross_entropy", "categorical_crossentropy"))
 class CrossEntropy(_FromLogitsLoss):
     """Categorical cross-entropy for ``(N, C)`` predictions and integer labels ``(N,)`` or
     one-hot targets ``(N, C)``. ``from_logits=True`` (the default, and the stable choice)
@@ -83,6 +106,19 @@ class CrossEntropy(_FromLogitsLoss):
 
     _loss_fn = staticmethod(F.cross_entropy)
     _grad_fn = staticmethod(F.cross_entropy_backward)
+
+    def forward_prepared(self, pred, target):
+        """From logits with integer labels, the softmax is computed once, in the forward
+        pass, and reused by :meth:`backward` (``scratchnn._fused.softmax_cross_entropy``,
+        the same values as :func:`~scratchnn.functional.cross_entropy`)."""
+        if not self.from_logits or target.ndim != 1:
+            return self.forward(pred, target)
+        loss, probs = _fused.softmax_cross_entropy(pred, target)
+        self._pred, self._target, self._backward_cache = pred, target, probs
+        return loss
+
+    def _fast_backward(self, probs):
+        return _fused.softmax_cross_entropy_backward(probs, self._target)
 
     def prepare_target(self, y, n_outputs):
         y = np.asarray(y)
@@ -96,6 +132,7 @@ class CrossEntropy(_FromLogitsLoss):
         return y
 
 
+@register(aliases=("binary_cross_entropy", "binary_crossentropy"))
 class BinaryCrossEntropy(_FromLogitsLoss):
     """Binary cross-entropy for one output per sample; targets in {0, 1} (or [0, 1]).
     ``from_logits=True`` expects raw scores (stable softplus form).
@@ -117,17 +154,13 @@ class BinaryCrossEntropy(_FromLogitsLoss):
         return y
 
 
-_BY_NAME = {
-    "mse": MSE, "cross_entropy": CrossEntropy, "categorical_crossentropy": CrossEntropy,
-    "binary_cross_entropy": BinaryCrossEntropy, "binary_crossentropy": BinaryCrossEntropy,
-}
-
-
 def get(loss) -> Loss:
-    """A :class:`Loss` from an instance, or a name such as ``"cross_entropy"`` or ``"mse"``."""
+    """A :class:`Loss`: an instance is returned unchanged; a name gives a new instance with
+    the default arguments: ``"mse"``, ``"cross_entropy"``/``"categorical_crossentropy"``,
+    ``"binary_cross_entropy"``/``"binary_crossentropy"`` (``from_logits=True``), a class name
+    (``"MSE"``) or the key or alias of a registered loss class of your own.
+
+    Raises ``ValueError`` for anything else, listing the choices."""
     if isinstance(loss, Loss):
         return loss
-    try:
-        return _BY_NAME[loss]()
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown loss {loss!r}; choose one of {sorted(_BY_NAME)}") from None
+    return LOSSES.get(loss, what="loss")()

@@ -8,8 +8,11 @@ from . import callbacks as cbks
 from . import losses as losses_mod
 from . import metrics as metrics_mod
 from . import optimizers as optimizers_mod
-from .core import Layer
+from .core import Layer, declared, flatten_parameters
 from .data import DataLoader
+from .registry import MODELS
+from .rng import as_generator
+from .serialization import save_model
 
 __all__ = ["Sequential"]
 
@@ -26,8 +29,13 @@ def _as_float_input(x, dtype, who: str, name: str = "x") -> np.ndarray:
     if arr.ndim == 0 or arr.shape[0] == 0:
         raise ValueError(f"{who}: {name} is empty (shape {arr.shape}); pass at least one sample")
     arr = arr.astype(dtype, copy=False)
-    # min and max propagate NaN and reach +-inf: two passes, no (N, d) boolean temporary
-    if not (np.isfinite(arr.min()) and np.isfinite(arr.max())):
+    # A sum of squares is NaN or inf when an entry is (one pass, no (N, d) boolean
+    # temporary; as a BLAS dot product it runs on every core); only then, or when finite
+    # values overflowed it, is the array searched for the culprit.
+    with np.errstate(over="ignore", invalid="ignore"):
+        flat = arr.reshape(-1) if arr.flags.c_contiguous else None
+        total = np.dot(flat, flat) if flat is not None and arr.dtype.kind == "f" else arr.sum()
+    if not np.isfinite(total) and not (np.isfinite(arr.min()) and np.isfinite(arr.max())):
         bad = np.argwhere(~np.isfinite(arr))[0]
         raise ValueError(f"{who}: {name} of shape {arr.shape} contains NaN or inf "
                          f"(first at index {tuple(int(i) for i in bad)})")
@@ -47,13 +55,18 @@ class Sequential:
     Parameters
     ----------
     layers : list of Layer
-        E.g. ``[Dense(2, 16), ReLU(), Dense(16, 3)]``. Consecutive ``Dense``/``BatchNorm``
-        sizes must agree.
+        E.g. ``[Dense(2, 16), ReLU(), Dense(16, 3)]``. Consecutive sizes must agree: each
+        layer's ``expected_input_features()`` is checked against what the layers before it
+        output (``output_shape``), custom layers included.
     seed : int, Generator or None
-        Seeds the model's own ``np.random.Generator``, used for weight initialization,
-        dropout masks and shuffling (no global random state).
+        Seeds the model's own ``np.random.Generator`` (``self.rng``; a Generator is used as
+        is), used for weight initialization, dropout masks and shuffling (no global random
+        state).
     dtype : float32 (default) or float64
         Parameters, activations and gradients use this dtype; inputs are cast to it.
+
+    Raises ``ValueError`` for no layers, repeated layer names or sizes that do not fit, and
+    ``TypeError`` for an item that is not a ``Layer``, another dtype or a bad ``seed``.
     """
 
     def __init__(self, layers, seed=None, dtype=np.float32):
@@ -67,11 +80,18 @@ class Sequential:
         if self.dtype not in (np.float32, np.float64):
             raise TypeError(f"Sequential: dtype must be float32 or float64, got {self.dtype}")
         self.seed = seed
-        self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        self.rng = as_generator(seed, "Sequential: seed")
         self._name_layers()
         self._check_sizes()
         for layer in self.layers:
             layer.build(self.rng, self.dtype)
+        # Values and gradients in two contiguous buffers, so that an optimizer step is one
+        # array operation per formula term, not one per parameter (a custom layer whose
+        # parameters kept another dtype is simply not flattened).
+        params = self.parameters()
+        self._flat = (flatten_parameters(params)
+                      if all(p.value.dtype == self.dtype for p in params) else None)
+        self._plan_cache = None  # see _plan
         self.loss = self.optimizer = None
         self.metrics: list[str] = []
         self.stop_training = False
@@ -96,21 +116,34 @@ class Sequential:
             for p in layer.parameters():
                 p.name = f"{layer.name}.{p.name.rsplit('.', 1)[-1]}"
 
-    def _check_sizes(self) -> None:
-        features = None
+    def _output_shapes(self) -> list[tuple | None]:
+        """Each layer's output shape (batch axis excluded; ``None`` when unknown), from
+        :attr:`input_features` through every layer's ``output_shape``. Raises ``ValueError``
+        where a layer's ``expected_input_features()`` differs from what reaches it."""
+        n_in = self.input_features
+        shape = None if n_in is None else (n_in,)
+        shapes = []
         for layer in self.layers:
-            expected = getattr(layer, "in_features", getattr(layer, "num_features", None))
-            if expected is not None and features is not None and expected != features:
+            expected = layer.expected_input_features()
+            if expected is not None and shape and shape[-1] != expected:
                 raise ValueError(f"Sequential: {layer.name} expects {expected} input features "
-                                 f"but the previous layer outputs {features}")
-            if hasattr(layer, "out_features"):
-                features = layer.out_features
+                                 f"but the previous layer outputs {shape[-1]}")
+            shape = layer.output_shape(shape)
+            shape = None if shape is None else tuple(shape)
+            shapes.append(shape)
+        return shapes
+
+    def _check_sizes(self) -> None:
+        """``ValueError`` if consecutive layers' sizes do not fit (see :meth:`_output_shapes`)."""
+        self._output_shapes()
 
     @property
     def input_features(self) -> int | None:
-        """Number of input features the first sized layer expects (None if unknown)."""
+        """Number of input features the model expects: the ``expected_input_features()`` of
+        the first layer that has one, unless a layer before it changes the shape (e.g. a
+        leading ``Flatten``); ``None`` when unknown."""
         for layer in self.layers:
-            n = getattr(layer, "in_features", getattr(layer, "num_features", None))
+            n = layer.expected_input_features()
             if n is not None:
                 return n
             if not layer.preserves_shape:  # e.g. Flatten: the input shape is not known
@@ -119,11 +152,10 @@ class Sequential:
 
     @property
     def output_features(self) -> int | None:
-        """Number of outputs of the last sized layer (None if unknown)."""
-        for layer in reversed(self.layers):
-            if hasattr(layer, "out_features"):
-                return layer.out_features
-        return None
+        """Number of outputs: the last axis of the last layer's ``output_shape`` (``None``
+        if unknown)."""
+        shape = self._output_shapes()[-1]
+        return shape[-1] if shape else None
 
     def parameters(self):
         """Every trainable :class:`~scratchnn.core.Parameter`, in layer order (W before b)."""
@@ -162,17 +194,15 @@ class Sequential:
                 setter(w)
 
     def count_params(self) -> int:
+        """Number of trainable values, the sizes of every :meth:`parameters` array summed."""
         return int(sum(p.value.size for p in self.parameters()))
 
     def summary(self, print_fn=print) -> str:
         """Print (and return) a table of layers, output shapes and parameter counts."""
         rows = [("Layer", "Type", "Output shape", "Params")]
-        shape: tuple = (self.input_features,) if self.input_features else ("?",)
-        for layer in self.layers:
-            if "?" not in shape or hasattr(layer, "out_features"):
-                shape = layer.output_shape(shape)
+        for layer, shape in zip(self.layers, self._output_shapes(), strict=True):
             n = sum(p.value.size for p in layer.parameters())
-            shown = "(None, ?)" if "?" in shape else str((None, *shape))
+            shown = "(None, ?)" if shape is None else str((None, *shape))
             rows.append((layer.name, type(layer).__name__, shown, f"{n:,}"))
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
         line = "-" * (sum(widths) + 6)
@@ -189,9 +219,33 @@ class Sequential:
         """Run every layer. Shape ``(N, in) -> (N, out)``. ``training`` turns on dropout and
         batch statistics; keep it False outside training."""
         out = np.asarray(x).astype(self.dtype, copy=False)
-        for layer in self.layers:
-            out = layer.forward(out, training=training)
+        overwrite = self._plan()[0]
+        for layer, temporary in zip(self.layers, overwrite, strict=True):
+            out = (layer._forward_overwrite(out, training) if temporary
+                   else layer.forward(out, training=training))
         return out
+
+    def _plan(self) -> tuple:
+        """For the current layers: ``(forward_overwrite, backward_overwrite, first)``.
+        ``forward_overwrite[i]``: layer i gets a temporary it may overwrite (the layer before
+        returns new arrays and layer i can use them, see ``core.declared``); never the
+        user's input. ``backward_overwrite[i]``: the same for the gradient from layer i + 1;
+        never the gradient given to :meth:`backward`. ``first``: the index of the first
+        layer with parameters. Cached until ``self.layers`` changes."""
+        key = tuple(self.layers)
+        if self._plan_cache is None or self._plan_cache[0] != key:
+            layers = self.layers
+            forward = [i > 0 and declared(layers[i - 1], "returns_new_output", "forward")
+                       and declared(layer, "_forward_overwrite", "forward")
+                       for i, layer in enumerate(layers)]
+            backward = [i + 1 < len(layers)
+                        and declared(layers[i + 1], "returns_new_grad", "backward")
+                        and declared(layer, "_backward_overwrite", "backward")
+                        for i, layer in enumerate(layers)]
+            first = next((i for i, layer in enumerate(layers) if layer.parameters()),
+                         len(layers))
+            self._plan_cache = (key, (forward, backward, first))
+        return self._plan_cache[1]
 
     __call__ = forward
 
@@ -199,12 +253,12 @@ class Sequential:
         """Backpropagate dL/d(output); fills every ``Parameter.grad``; returns dL/dx, or
         ``None`` with ``input_grad=False`` (training needs no dL/dx: the first layer with
         parameters then skips that product, and the layers before it are not visited)."""
-        first = 0
-        if not input_grad:
-            first = next((i for i, layer in enumerate(self.layers) if layer.parameters()),
-                         len(self.layers))
-        for layer in reversed(self.layers[first + 1:]):
-            grad = layer.backward(grad)
+        _, overwrite, first = self._plan()
+        if input_grad:
+            first = 0
+        for i in range(len(self.layers) - 1, first, -1):
+            layer = self.layers[i]
+            grad = layer._backward_overwrite(grad) if overwrite[i] else layer.backward(grad)
         if not input_grad:
             if first < len(self.layers):
                 self.layers[first].backward_params(grad)
@@ -270,7 +324,7 @@ class Sequential:
         """One update on a batch: forward (training mode), loss, backward, optimizer step.
         Returns ``(loss, outputs)``."""
         outputs = self.forward(x, training=True)
-        loss = self.loss.forward(outputs, y)
+        loss = self.loss.forward_prepared(outputs, y)
         self.backward(self.loss.backward(), input_grad=False)
         self.optimizer.step(self.parameters())
         return loss, outputs
@@ -394,8 +448,10 @@ class Sequential:
         continues exactly as if training had not stopped. See
         :func:`scratchnn.serialization.save_model`.
         """
-        from .serialization import save_model
         save_model(self, path, include_optimizer=include_optimizer)
 
     def __repr__(self):
         return f"Sequential({self.layers!r}, dtype={self.dtype.name})"
+
+
+MODELS.add(Sequential)  # what load_model builds (serialization does not import this module)

@@ -8,8 +8,9 @@ Every optimizer accepts
 * ``clip_norm``: if set, gradients are rescaled so that their global L2 norm over all
   parameters is at most ``clip_norm`` (applied before weight decay).
 
-The update rules themselves live in :mod:`scratchnn.functional`; the classes keep the state
-(one entry per parameter) and call those rules with ``inplace=True``.
+The update rules are the formulas of :mod:`scratchnn.functional` (the textbook forms); the
+classes keep the state (one entry per parameter) and run the rules through their in-place
+equivalents in ``scratchnn._fused``, which allocate nothing per step.
 
 The state can be read and restored with :meth:`Optimizer.state_dict` and
 :meth:`Optimizer.load_state_dict` (PyTorch's names), e.g. to resume an interrupted training run;
@@ -20,20 +21,26 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _fused, schedules
 from . import functional as F
-from . import schedules
+from .registry import OPTIMIZERS, Registrable, register
 
 __all__ = ["Optimizer", "SGD", "Momentum", "RMSProp", "Adam", "AdamW", "get"]
 
 
-class Optimizer:
+class Optimizer(Registrable):
     """Base class. Subclasses implement ``_update(param, grad, state, lr)``.
+
+    Every subclass registers itself in :data:`scratchnn.registry.OPTIMIZERS` when it is
+    defined, so a model compiled with it can be saved and loaded (where the class is defined
+    or imported): :meth:`get_config` must return the constructor's arguments.
 
     Every ``_flush_every`` steps, state arrays (momenta, squared averages) have their
     vanishing entries set to zero (:func:`scratchnn.functional.flush_to_zero`): left alone
     they decay into the subnormal range, where arithmetic is many times slower.
     """
 
+    _registry = OPTIMIZERS
     _decoupled_decay = False
     _flush_every = 8
 
@@ -53,6 +60,7 @@ class Optimizer:
         self.clip_norm = clip_norm
         self.iterations = 0
         self.state: dict = {}
+        self._flat_cache = None  # (group, flat state, per-parameter entries), see _flat_state
 
     @property
     def current_lr(self) -> float:
@@ -60,30 +68,109 @@ class Optimizer:
         return float(self.lr(self.iterations)) if callable(self.lr) else float(self.lr)
 
     def step(self, params) -> None:
-        """Apply one update to every parameter that has a gradient."""
+        """Apply one update to every parameter that has a gradient.
+
+        When ``params`` are a model's flattened parameters (:class:`~scratchnn.core.
+        FlatParameters`, which ``Sequential`` sets up) and no ``clip_norm`` is set, the
+        update runs once over the whole contiguous buffer, and the per-parameter state arrays
+        are views of flat state arrays; otherwise parameter by parameter. Both give the same
+        numbers (elementwise arithmetic in the same order).
+
+        Raises ``ValueError`` if a gradient's shape differs from its parameter's.
+        """
         params = [p for p in params if p.grad is not None]
         if not params:
             return
         lr = self.current_lr
+        group = params[0]._flat
+        if group is not None and self.clip_norm is None and group.intact(params):
+            flat = self._flat_state(group)
+            if flat is not None:
+                self._flat_step(group, flat, lr)
+                return
         grads = [p.grad for p in params]
         if self.clip_norm is not None:
             grads, _ = F.clip_grad_norm(grads, self.clip_norm)
         self.iterations += 1
+        coupled_decay = self.weight_decay if not self._decoupled_decay else 0.0
+        flush = self.iterations % self._flush_every == 0
         for p, g in zip(params, grads, strict=True):
-            if g.shape != p.value.shape:
-                raise ValueError(f"{type(self).__name__}: gradient of {p.name} has shape "
-                                 f"{g.shape} but the parameter has shape {p.value.shape}")
-            if self.weight_decay and not self._decoupled_decay:
-                g = g + self.weight_decay * p.value
+            value = p.value
+            self._check_grad(p, g)
+            if g.dtype != value.dtype:
+                g = g.astype(value.dtype)
+            if coupled_decay:
+                g = g + coupled_decay * value
             state = self.state.get(p)
             if state is None:
-                state = self.state[p] = self._init_state(p.value)
-                state["scratch"] = np.empty_like(p.value)  # temporaries of the update rule
-            self._update(p.value, g.astype(p.value.dtype, copy=False), state, lr)
-            if self.iterations % self._flush_every == 0:
+                state = self.state[p] = self._init_state(value)
+                state["scratch"] = np.empty_like(value)  # temporaries of the update rule
+            self._update(value, g, state, lr)
+            if flush:
                 for key, arr in state.items():
                     if key != "scratch" and isinstance(arr, np.ndarray):
                         F.flush_to_zero(arr, scratch=state["scratch"])
+
+    def _check_grad(self, p, g) -> None:
+        if g.shape != p.value.shape:
+            raise ValueError(f"{type(self).__name__}: gradient of {p.name} has shape "
+                             f"{g.shape} but the parameter has shape {p.value.shape}")
+
+    def _flat_state(self, group) -> dict | None:
+        """The state of ``group``'s parameters as flat arrays (the per-parameter entries of
+        ``self.state`` are views of them); built on first use, rebuilt after
+        :meth:`load_state_dict`. ``None`` when the parameters' counters disagree (e.g. Adam's
+        ``t`` when only some parameters were stepped before): those go parameter by
+        parameter."""
+        cached = self._flat_cache
+        if cached is not None and cached[0] is group and all(
+                self.state.get(p) is entry for p, entry in zip(group.params, cached[2],
+                                                               strict=True)):
+            return cached[1]
+        flat = self._init_state(group.values)
+        flat["scratch"] = np.empty_like(group.values)
+        existing = [self.state.get(p) for p in group.params]
+        for key, value in flat.items():
+            if not isinstance(value, np.ndarray):
+                counts = {entry[key] if entry is not None else value for entry in existing}
+                if len(counts) > 1:
+                    return None
+                flat[key] = counts.pop()
+        entries, start = [], 0
+        for p, old in zip(group.params, existing, strict=True):
+            stop = start + p.value.size
+            entry = {key: value[start:stop].reshape(p.value.shape)
+                     if isinstance(value, np.ndarray) else value
+                     for key, value in flat.items()}
+            if old is not None:
+                for key, value in old.items():
+                    if key != "scratch" and isinstance(value, np.ndarray):
+                        entry[key][...] = value
+            self.state[p] = entry
+            entries.append(entry)
+            start = stop
+        self._flat_cache = (group, flat, tuple(entries))
+        return flat
+
+    def _flat_step(self, group, flat: dict, lr: float) -> None:
+        """One update of every parameter of ``group`` at once (see :meth:`step`)."""
+        for p, view in zip(group.params, group.grad_views, strict=True):
+            if p.grad is not view:  # written by a layer that does not use grad_buffer()
+                self._check_grad(p, p.grad)
+                np.copyto(view, p.grad, casting="same_kind")
+        self.iterations += 1
+        grads = group.grads
+        if self.weight_decay and not self._decoupled_decay:
+            grads = grads + self.weight_decay * group.values
+        self._update(group.values, grads, flat, lr)
+        counters = [key for key, value in flat.items() if not isinstance(value, np.ndarray)]
+        for entry in self._flat_cache[2]:
+            for key in counters:
+                entry[key] = flat[key]
+        if self.iterations % self._flush_every == 0:
+            for key, arr in flat.items():
+                if key != "scratch" and isinstance(arr, np.ndarray):
+                    F.flush_to_zero(arr, scratch=flat["scratch"])
 
     def zero_grad(self, params) -> None:
         """Forget the gradients of ``params``."""
@@ -220,13 +307,15 @@ def _state_array(value, like: np.ndarray, where: str) -> np.ndarray:
     return arr.astype(like.dtype, copy=True)
 
 
+@register(aliases=("sgd",))
 class SGD(Optimizer):
     """Stochastic gradient descent: ``w <- w - lr g``."""
 
     def _update(self, value, grad, state, lr):
-        F.sgd(value, grad, lr, inplace=True, scratch=state["scratch"])
+        _fused.sgd(value, grad, lr, state["scratch"])
 
 
+@register(aliases=("momentum",))
 class Momentum(Optimizer):
     """SGD with momentum ``beta``: ``v <- beta v + g``, ``w <- w - lr v``; with
     ``nesterov=True``: ``w <- w - lr (g + beta v)``.
@@ -243,14 +332,14 @@ class Momentum(Optimizer):
         return {"velocity": np.zeros_like(value)}
 
     def _update(self, value, grad, state, lr):
-        rule = F.nesterov if self.nesterov else F.momentum
-        rule(value, grad, state["velocity"], lr, self.beta, inplace=True,
-             scratch=state["scratch"])
+        rule = _fused.nesterov if self.nesterov else _fused.momentum
+        rule(value, grad, state["velocity"], lr, self.beta, state["scratch"])
 
     def get_config(self):
         return {**super().get_config(), "beta": self.beta, "nesterov": self.nesterov}
 
 
+@register(aliases=("rmsprop",))
 class RMSProp(Optimizer):
     """RMSProp: ``s <- rho s + (1 - rho) g**2``, ``w <- w - lr g / (sqrt(s) + eps)``."""
 
@@ -263,17 +352,17 @@ class RMSProp(Optimizer):
         return {"sq_avg": np.zeros_like(value)}
 
     def _update(self, value, grad, state, lr):
-        F.rmsprop(value, grad, state["sq_avg"], lr, self.rho, self.eps, inplace=True,
-                  scratch=state["scratch"])
+        _fused.rmsprop(value, grad, state["sq_avg"], lr, self.rho, self.eps, state["scratch"])
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "eps": self.eps}
 
 
+@register(aliases=("adam",))
 class Adam(Optimizer):
     """Adam with bias correction (see :func:`scratchnn.functional.adam` for the formula)."""
 
-    _rule = staticmethod(F.adam)
+    _rule = staticmethod(_fused.adam)
 
     def __init__(self, lr=0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
                  weight_decay: float = 0.0, clip_norm: float | None = None):
@@ -283,26 +372,26 @@ class Adam(Optimizer):
     def _init_state(self, value):
         return {"m": np.zeros_like(value), "v": np.zeros_like(value), "t": 0}
 
-    def _extra(self) -> dict:
-        return {}
+    def _extra(self) -> tuple:
+        return ()
 
     def _update(self, value, grad, state, lr):
         state["t"] += 1
         self._rule(value, grad, state["m"], state["v"], state["t"], lr, self.beta1,
-                   self.beta2, self.eps, inplace=True, scratch=state["scratch"],
-                   **self._extra())
+                   self.beta2, self.eps, *self._extra(), state["scratch"])
 
     def get_config(self):
         return {**super().get_config(), "beta1": self.beta1, "beta2": self.beta2,
                 "eps": self.eps}
 
 
+@register(aliases=("adamw",))
 class AdamW(Adam):
     """Adam with decoupled weight decay: ``w <- w (1 - lr weight_decay)`` before each Adam step.
     Here ``weight_decay`` (default 0.01) never enters the gradient.
     """
 
-    _rule = staticmethod(F.adamw)
+    _rule = staticmethod(_fused.adamw)
     _decoupled_decay = True
 
     def __init__(self, lr=0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
@@ -310,18 +399,15 @@ class AdamW(Adam):
         super().__init__(lr, beta1, beta2, eps, weight_decay, clip_norm)
 
     def _extra(self):
-        return {"weight_decay": self.weight_decay}
-
-
-_BY_NAME = {"sgd": SGD, "momentum": Momentum, "rmsprop": RMSProp, "adam": Adam, "adamw": AdamW}
+        return (self.weight_decay,)
 
 
 def get(optimizer) -> Optimizer:
-    """An :class:`Optimizer` from an instance or a name (``"sgd"``, ``"adam"``, ...)."""
+    """An :class:`Optimizer`: an instance is returned unchanged; a name gives a new one with
+    its defaults: ``"sgd"``, ``"momentum"``, ``"rmsprop"``, ``"adam"``, ``"adamw"``, a class
+    name (``"Adam"``) or the key or alias of a registered optimizer class of your own.
+
+    Raises ``ValueError`` for anything else, listing the choices."""
     if isinstance(optimizer, Optimizer):
         return optimizer
-    try:
-        return _BY_NAME[optimizer]()
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown optimizer {optimizer!r}; choose one of "
-                         f"{sorted(_BY_NAME)}") from None
+    return OPTIMIZERS.get(optimizer, what="optimizer")()

@@ -2,13 +2,21 @@
 
 Pass one as an optimizer's ``lr`` (then ``step`` is the number of updates done so far) or to
 :class:`scratchnn.callbacks.LearningRateScheduler` (then ``step`` is the epoch).
+
+A :class:`Schedule` is data as well as code: :func:`to_config` describes it as
+``{"class": ..., "config": {...}}`` (how a saved optimizer records its ``lr``) and
+:func:`from_config` rebuilds it. Every subclass registers itself for that, a schedule of your
+own included; a plain function cannot be described.
 """
 
 from __future__ import annotations
 
 import math
 
-__all__ = ["Schedule", "StepDecay", "ExponentialDecay", "CosineDecay", "LinearWarmup"]
+from .registry import SCHEDULES, Registrable
+
+__all__ = ["Schedule", "StepDecay", "ExponentialDecay", "CosineDecay", "LinearWarmup",
+           "to_config", "from_config"]
 
 
 def _positive(name: str, value) -> None:
@@ -16,11 +24,24 @@ def _positive(name: str, value) -> None:
         raise ValueError(f"{name} must be positive, got {value}")
 
 
-class Schedule:
-    """Base class: subclasses implement ``__call__(step) -> float``."""
+class Schedule(Registrable):
+    """Base class: subclasses implement ``__call__(step) -> float``.
+
+    Every subclass registers itself in :data:`scratchnn.registry.SCHEDULES` when it is
+    defined, so an optimizer with it as ``lr`` can be saved and loaded. :meth:`get_config`
+    must return the constructor's arguments; the default, the instance's attributes, suits a
+    class that stores each argument under its own name (as the built-ins do).
+    """
+
+    _registry = SCHEDULES
 
     def __call__(self, step: int) -> float:
         raise NotImplementedError
+
+    def get_config(self) -> dict:
+        """The constructor arguments: ``vars(self)``, a schedule among them described by
+        :func:`to_config` (``LinearWarmup``'s ``after``)."""
+        return {k: to_config(v) if isinstance(v, Schedule) else v for k, v in vars(self).items()}
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
@@ -93,25 +114,23 @@ class LinearWarmup(Schedule):
         return frac * self._target(0)
 
 
-_BY_NAME = {cls.__name__: cls for cls in (StepDecay, ExponentialDecay, CosineDecay,
-                                          LinearWarmup)}
-
-
 def to_config(schedule: Schedule) -> dict:
-    """A JSON-ready description ``{"class": ..., "config": {...}}`` of a schedule."""
-    if type(schedule).__name__ not in _BY_NAME:
-        raise TypeError(f"cannot describe {schedule!r}: only {sorted(_BY_NAME)} are known")
-    config = {k: to_config(v) if isinstance(v, Schedule) else v for k, v in vars(schedule).items()}
-    return {"class": type(schedule).__name__, "config": config}
+    """A JSON-ready description ``{"class": key, "config": schedule.get_config()}``.
+
+    Raises ``TypeError`` for what is not a :class:`Schedule` (a function or lambda is code,
+    not data) or a schedule whose ``get_config`` its constructor cannot take."""
+    if not isinstance(schedule, Schedule):
+        raise TypeError(f"cannot describe {schedule!r} as data: only schedules.Schedule "
+                        f"subclasses can be saved (write the schedule as one)")
+    return SCHEDULES.serialize(schedule)
 
 
 def from_config(spec: dict) -> Schedule:
-    """Rebuild a schedule from :func:`to_config`'s output (``ValueError`` if malformed)."""
-    if not isinstance(spec, dict) or spec.get("class") not in _BY_NAME \
-            or not isinstance(spec.get("config"), dict):
-        raise ValueError(f"not a schedule description: {spec!r}")
-    config = {k: from_config(v) if isinstance(v, dict) else v for k, v in spec["config"].items()}
-    try:
-        return _BY_NAME[spec["class"]](**config)
-    except TypeError as exc:
-        raise ValueError(f"bad schedule config {spec!r} ({exc})") from None
+    """Rebuild a schedule from :func:`to_config`'s output; a nested description (a dict in
+    the config) is rebuilt first. Raises ``ValueError`` for a malformed description, a class
+    that is not registered or a config its constructor rejects."""
+    if isinstance(spec, dict) and isinstance(spec.get("config"), dict):
+        config = {k: from_config(v) if isinstance(v, dict) else v
+                  for k, v in spec["config"].items()}
+        spec = {**spec, "config": config}
+    return SCHEDULES.deserialize(spec)

@@ -1,8 +1,14 @@
 """Saving and loading models: one ``.npz`` file holding a JSON config and the arrays.
 
-Nothing is ever unpickled (``allow_pickle=False``): a file can only describe layers that
-``scratchnn`` knows, and every array is checked against the shape its layer expects, so a
-malformed or tampered file is rejected with a clear ``ValueError``.
+Nothing is ever unpickled (``allow_pickle=False``) and no module is ever imported: a file can
+only describe classes of :mod:`scratchnn.registry` (the built-ins, and the classes of yours
+defined or imported before loading, which register themselves), built from plain JSON values,
+and every array is checked against the shape its layer expects, so a malformed or tampered
+file is rejected with a clear ``ValueError``.
+
+Each layer, the loss and the optimizer are recorded as ``{"class": key, "config":
+obj.get_config()}`` with the key of their registry: ``"Dense"``, ``"Adam"`` for the built-ins,
+``"<module>.<QualName>"`` (or the name given to ``scratchnn.register``) for yours.
 
 File layout: ``__config__`` (a JSON string) plus one array per parameter named
 ``param:<layer>.<name>`` and one per buffer named ``buffer:<layer>.<name>``. With the training
@@ -13,6 +19,9 @@ state (``include_optimizer=True``, the default, as in Keras) the config also hol
 
 Format versions: 2 (this one) adds the training state; version-1 files (written before it
 existed) load as before, with a fresh optimizer state.
+
+This module imports no model class: ``load_model`` takes ``Sequential`` from
+:data:`scratchnn.registry.MODELS`, so that ``scratchnn.model`` can import this module.
 """
 
 from __future__ import annotations
@@ -24,9 +33,8 @@ import zipfile
 
 import numpy as np
 
-from . import activations, layers
-from . import losses as losses_mod
-from . import optimizers as optimizers_mod
+from .registry import LAYERS, LOSSES, MODELS, OPTIMIZERS, Registry
+from .schedules import Schedule
 
 __all__ = ["save_model", "load_model"]
 
@@ -38,34 +46,39 @@ _OPTIMIZER_PREFIX = "optimizer:"
 # builds one of these by name.
 _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 
-_LAYER_TYPES = {cls.__name__: cls for cls in (
-    layers.Dense, layers.Dropout, layers.BatchNorm, layers.Flatten, activations.ReLU,
-    activations.LeakyReLU, activations.Sigmoid, activations.Tanh, activations.Softmax)}
-_LOSS_TYPES = {cls.__name__: cls for cls in (
-    losses_mod.MSE, losses_mod.CrossEntropy, losses_mod.BinaryCrossEntropy)}
-_OPTIMIZER_TYPES = {cls.__name__: cls for cls in (
-    optimizers_mod.SGD, optimizers_mod.Momentum, optimizers_mod.RMSProp, optimizers_mod.Adam,
-    optimizers_mod.AdamW)}
+def _describe(registry: Registry, obj, who: str) -> dict:
+    """``registry.serialize(obj)``, checked to be plain JSON; ``TypeError`` naming ``who``."""
+    try:
+        spec = registry.serialize(obj)
+        json.dumps(spec)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"save: {who} cannot be saved: {exc}") from None
+    return spec
+
+
+def _layer_entry(layer) -> dict:
+    spec = _describe(LAYERS, layer, f"layer {layer.name} ({type(layer).__name__})")
+    return {"class": spec["class"], "name": layer.name, "config": spec["config"]}
 
 
 def _config(model) -> dict:
     config = {
         "format": FORMAT, "version": VERSION, "dtype": model.dtype.name,
-        "layers": [{"class": type(layer).__name__, "name": layer.name,
-                    "config": layer.get_config()} for layer in model.layers],
+        "layers": [_layer_entry(layer) for layer in model.layers],
     }
-    for layer in model.layers:
-        if type(layer).__name__ not in _LAYER_TYPES:
-            raise TypeError(f"save: layer {layer.name} of type {type(layer).__name__} cannot "
-                            f"be saved (known types: {sorted(_LAYER_TYPES)})")
     if model.loss is not None:
-        config["loss"] = {"class": type(model.loss).__name__, "config": model.loss.get_config()}
+        config["loss"] = _describe(LOSSES, model.loss, f"the loss {type(model.loss).__name__}")
         config["metrics"] = list(model.metrics)
         opt = model.optimizer
         try:
-            config["optimizer"] = {"class": type(opt).__name__, "config": opt.get_config()}
-        except TypeError as exc:  # e.g. lr given as a lambda: code, not data
-            warnings.warn(f"save: the optimizer is not saved ({exc}); load_model will compile "
+            config["optimizer"] = _describe(OPTIMIZERS, opt, f"the optimizer "
+                                                             f"{type(opt).__name__}")
+        except TypeError:
+            if not (callable(opt.lr) and not isinstance(opt.lr, Schedule)):
+                raise
+            warnings.warn(f"save: the optimizer {type(opt).__name__} is not saved: its lr "
+                          f"{opt.lr!r} is a function, code rather than data (write it as a "
+                          f"schedules.Schedule subclass to save it); load_model will compile "
                           f"with a default Adam", stacklevel=3)
     return config
 
@@ -111,9 +124,15 @@ def save_model(model, path, include_optimizer: bool = True) -> None:
     ``include_optimizer=False`` the compile settings are still stored but not the training
     state (Keras then leaves out the compile settings too).
 
-    The file is written to a temporary name first and renamed, so a crash never leaves a
-    half-written model behind. Raises ``TypeError`` for a layer type that cannot be saved
-    and ``ValueError`` if two stepped parameters share a name.
+    Layers, losses and optimizers of your own are saved like the built-ins, under the key
+    their class registered (see :mod:`scratchnn.registry`). The file is written to a
+    temporary name first and renamed, so a crash never leaves a half-written model behind.
+    Raises ``TypeError`` naming the layer or loss whose description cannot be saved (an
+    unregistered class or initializer, a ``get_config`` its constructor cannot take or that
+    is not plain JSON; the optimizer too, unless only its ``lr`` is the trouble) and
+    ``ValueError`` if two stepped parameters share a name. An optimizer whose ``lr`` is a
+    function (not a :class:`~scratchnn.schedules.Schedule`) is left out with a warning;
+    ``load_model`` then compiles with a default ``Adam``.
     """
     config = _config(model)
     arrays = _training_state(model, config) if include_optimizer else {}
@@ -134,14 +153,12 @@ def _fail(path, why: str):
     raise ValueError(f"load_model: {path} is not a valid scratchnn model file: {why}")
 
 
-def _build(cls_table: dict, spec, what: str, path):
-    if not isinstance(spec, dict) or spec.get("class") not in cls_table \
-            or not isinstance(spec.get("config", {}), dict):
-        _fail(path, f"unknown or malformed {what} entry {spec!r}")
+def _build(registry: Registry, spec, path):
+    """The object ``spec`` describes, from ``registry`` only; ``_fail`` otherwise."""
     try:
-        return cls_table[spec["class"]](**spec.get("config", {}))
-    except (TypeError, ValueError) as exc:
-        _fail(path, f"bad {what} config {spec!r} ({exc})")
+        return registry.deserialize(spec)
+    except ValueError as exc:
+        _fail(path, str(exc))
 
 
 def load_model(path):
@@ -153,11 +170,15 @@ def load_model(path):
     training exactly. Version-1 files (no training state) load with a fresh optimizer state
     and a fresh generator.
 
-    Raises ``FileNotFoundError`` when there is no such file and ``ValueError`` when the file
-    is not a scratchnn model, or its config or arrays are malformed or inconsistent.
-    """
-    from .model import Sequential
+    Only registered classes are built (see :mod:`scratchnn.registry`): a layer, loss or
+    optimizer of your own must be defined or imported before loading; its class registers
+    itself then.
 
+    Raises ``FileNotFoundError`` when there is no such file and ``ValueError`` when the file
+    is not a scratchnn model, or its config or arrays are malformed or inconsistent, or when
+    it names a class that is not registered (the message names the class and says how to
+    register it).
+    """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"load_model: no such file {path}")
@@ -191,13 +212,13 @@ def load_model(path):
     rng = _generator(config.get("rng_state"), path)
     built = []
     for spec in specs:
-        layer = _build(_LAYER_TYPES, spec, "layer", path)
+        layer = _build(LAYERS, spec, path)
         if not isinstance(spec.get("name"), str):
             _fail(path, f"layer entry {spec!r} has no name")
         layer.name = spec["name"]
         built.append(layer)
     try:
-        model = Sequential(built, seed=rng, dtype=config["dtype"])
+        model = MODELS.get("Sequential")(built, seed=rng, dtype=config["dtype"])
     except (TypeError, ValueError) as exc:
         _fail(path, f"the layers do not fit together ({exc})")
     if rng is not None:  # building drew the initial weights from it: put the saved state back
@@ -219,7 +240,7 @@ def load_model(path):
                         f"shape {p.value.shape} floats")
         if not np.all(np.isfinite(value)):
             _fail(path, f"{key} contains NaN or inf")
-        p.value = value.astype(model.dtype)
+        p.value[...] = value  # in place: the model's flat parameter buffer stays whole
     for key, (layer, name) in buffers.items():
         value = arrays[key]
         if value.dtype.kind != "f" or not np.all(np.isfinite(value)):
@@ -230,10 +251,10 @@ def load_model(path):
             _fail(path, str(exc))
 
     if "loss" in config:
-        loss = _build(_LOSS_TYPES, config["loss"], "loss", path)
+        loss = _build(LOSSES, config["loss"], path)
         optimizer = "adam"
         if "optimizer" in config:
-            optimizer = _build(_OPTIMIZER_TYPES, config["optimizer"], "optimizer", path)
+            optimizer = _build(OPTIMIZERS, config["optimizer"], path)
         metrics = config.get("metrics", [])
         if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
             _fail(path, f"bad metrics list {metrics!r}")

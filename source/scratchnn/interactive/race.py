@@ -9,6 +9,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from ..rng import as_generator
 from ._common import describe, reference_functions, render_png, show_png, show_text
 
 __all__ = ["OPTIMIZERS", "Surface", "SURFACES", "RaceResult", "race_trajectories",
@@ -261,8 +262,8 @@ def race_trajectories(surface="rosenbrock", optimizers=OPTIMIZERS, lr=None, step
         _check_optimizers([name], "race_trajectories: rules")
     if noise < 0:
         raise ValueError(f"race_trajectories: noise must be >= 0, got {noise}")
-    kicks = (np.random.default_rng(seed).normal(0.0, noise, size=(steps, 2)) if noise > 0
-             else np.zeros((steps, 2)))
+    kicks = (as_generator(seed, "race_trajectories: seed").normal(0.0, noise, size=(steps, 2))
+             if noise > 0 else np.zeros((steps, 2)))
     beta1, beta2 = betas
     missing = [name for name in names if name not in rules]
     if missing:
