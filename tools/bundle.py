@@ -18,12 +18,13 @@ environment spec, and nothing of the answer key::
 
 What counts as the answer key (:func:`answer_key`): every function or class that a master's
 solution cells define (notebooks/*/*.ipynb), and every public function or class of the
-reference modules (:data:`REFERENCE`: ``scratchnn.functional``, the answer of 01-05, and the
-modules of the capstone's library). The support modules (:data:`SUPPORT` and what they import)
-are copied with every top-level definition of such a name cut out (e.g. ``data.standardize``
-is an exercise of 01_neuron); the build fails if the copy still uses a name it lost, if a
-support module imports a reference module other than in a ``try``/``except ImportError``
-(the widgets' optional defaults), or if a notebook imports a module the bundle does not ship.
+reference modules (:data:`REFERENCE`: ``scratchnn.functional`` and its fast twin ``_fused``,
+the answer of 01-05, and the modules of the capstone's library). The support modules
+(:data:`SUPPORT` and what they import) are copied with every top-level definition of such a
+name cut out (e.g. ``data.standardize`` is an exercise of 01_neuron); the build fails if the
+copy still uses a name it lost, if a support module imports a reference module other than in a
+``try``/``except ImportError`` (the widgets' optional defaults), or if a notebook imports a
+module the bundle does not ship.
 """
 
 from __future__ import annotations
@@ -55,8 +56,8 @@ DISTRIBUTION = "scratchnn-course"
 SUPPORT = ("datasets", "data", "metrics", "callbacks", "plot", "interactive")
 # The model answers, never shipped: `functional` is the reference of every exercise of 01-05,
 # the others make up the library that the capstone (06) asks students to build.
-REFERENCE = ("functional", "core", "init", "activations", "layers", "losses", "optimizers",
-             "schedules", "model", "serialization", "gradcheck")
+REFERENCE = ("functional", "_fused", "core", "init", "activations", "layers", "losses",
+             "optimizers", "schedules", "model", "serialization", "gradcheck")
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS",
            "### END HIDDEN TESTS")
 # Packages of the `course` extra that only instructors use (jupytext: the authoring sources).
