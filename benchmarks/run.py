@@ -327,9 +327,9 @@ def main(argv=None) -> int:
     loop_ratios = [a / b for a, b in zip(runs["scratchnn"], runs["fused NumPy loop"],
                                          strict=True)]
     loop_floor = [a / b for a, b in zip(runs["fused NumPy loop"], runs["floor"], strict=True)]
-    print(f"scratchnn / fused NumPy loop: {statistics.median(loop_ratios):.2f}; fused NumPy "
-          f"loop / GEMM floor: {statistics.median(loop_floor):.2f} (runs "
-          f"{', '.join(f'{r:.2f}' for r in loop_floor)})")
+    print(f"scratchnn / fused NumPy loop: {statistics.median(loop_ratios):.2f} (runs "
+          f"{', '.join(f'{r:.2f}' for r in loop_ratios)}); fused NumPy loop / GEMM floor: "
+          f"{statistics.median(loop_floor):.2f} (runs {', '.join(f'{r:.2f}' for r in loop_floor)})")
     floor_ratios = [a / b for a, b in zip(runs["scratchnn"], runs["floor"], strict=True)]
     print(f"scratchnn / GEMM floor: {statistics.median(floor_ratios):.2f} median of the runs' "
           f"ratios (runs {', '.join(f'{r:.2f}' for r in floor_ratios)}); ratio of the "
