@@ -48,9 +48,22 @@ from __future__ import annotations
 
 import ast
 import re
+import threading
 from dataclasses import dataclass
 
 LIBRARY = "scratchnn"
+# CPython 3.11 keeps ast.parse's recursion bookkeeping per interpreter, not per thread: two
+# grading threads parsing at once can fail with "SystemError: AST constructor recursion depth
+# mismatch" (python/cpython#106905; seen once as a whole submission's grader error with
+# --jobs 2). Every parse in the grader goes through parse_source, which serialises them.
+_PARSE_LOCK = threading.Lock()
+
+
+def parse_source(source: str) -> ast.Module:
+    """``ast.parse(source)``, one thread at a time (see ``_PARSE_LOCK``); raises what
+    ``ast.parse`` raises."""
+    with _PARSE_LOCK:
+        return ast.parse(source)
 SAFE_MAGICS = {"matplotlib", "precision", "pprint", "who", "whos"}
 # Magics whose argument (line magics) or body (cell magics) is Python code: allowed, and the
 # code is scanned like the rest of the cell.
@@ -547,7 +560,7 @@ class _Scanner(ast.NodeVisitor):
     def _scan_code(self, code: str, node: ast.AST, magic: str) -> None:
         """Scan the code a magic runs, reporting it at the magic's line."""
         try:
-            tree = ast.parse(code)
+            tree = parse_source(code)
         except (SyntaxError, ValueError):
             self._add("runtime-hooks", node, f"%{magic} runs code that cannot be checked")
             return
@@ -736,7 +749,7 @@ def scan_notebook(nb, scanned: set[int], labels: dict[int, str]) -> list[Finding
             continue
         label = labels.get(index, f"cell {index}")
         try:
-            tree = ast.parse(_to_python(cell.source))
+            tree = parse_source(_to_python(cell.source))
         except (SyntaxError, ValueError):
             continue  # a cell that does not parse cannot run either
         except (RecursionError, MemoryError) as exc:  # too deep for the parser

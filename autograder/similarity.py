@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .course import PACKAGE_ROOT, Course
+from .integrity import parse_source
 
 #: Tokens per fingerprint.
 K = 5
@@ -79,7 +80,7 @@ def _parse(source: str) -> ast.Module | None:
     lines = [line for line in source.splitlines()
              if not line.lstrip().startswith(("%", "!", "?"))]
     try:
-        return ast.parse("\n".join(lines))
+        return parse_source("\n".join(lines))
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
 
@@ -402,7 +403,7 @@ def reference_functions(path: Path = REFERENCE) -> dict[str, list[Counter]]:
     the private helpers it calls (a copier may paste them inline). The names bound anywhere
     in the module are renamed, as in a student's cell that copied them."""
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tree = parse_source(path.read_text(encoding="utf-8"))
     except (OSError, SyntaxError, ValueError):
         return {}
     bound = bound_names(tree)

@@ -568,3 +568,24 @@ def test_the_scan_leaves_no_mark_on_nodes_shared_by_every_tree():
                                                            ast.boolop, ast.unaryop, ast.cmpop))]
     assert shared and not any(hasattr(n, "_integrity_parent") for n in shared)
     assert copy.deepcopy(other) is not other
+
+
+def test_every_parse_in_the_grader_holds_the_parse_lock():
+    """Grading threads must not run ast.parse at the same time (CPython 3.11 shares its
+    recursion bookkeeping between threads: 'SystemError: AST constructor recursion depth
+    mismatch', python/cpython#106905, seen once as a grader error with --jobs 2). Only
+    integrity.parse_source, which holds a lock, may call it."""
+    offenders = []
+    for path in sorted((Path(__file__).parents[1] / "autograder").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        inside = {}  # id(call) -> name of the innermost function around it
+        for func in ast.walk(tree):
+            if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for node in ast.walk(func):
+                    inside[id(node)] = func.name  # inner functions are walked later: they win
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                    and node.func.attr == "parse" and isinstance(node.func.value, ast.Name) \
+                    and node.func.value.id == "ast" and inside.get(id(node)) != "parse_source":
+                offenders.append(f"{path.name}:{node.lineno}")
+    assert not offenders, f"ast.parse outside integrity.parse_source: {offenders}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import scratchnn as snn
@@ -48,7 +48,10 @@ LOSSES = {
 
 
 @pytest.mark.parametrize("loss_name", sorted(LOSSES))
-@settings(max_examples=15, deadline=None)
+# The draws near a ReLU kink or with a nearly constant batch-norm feature are skipped by design
+# (assume below); some seeds skip most of their first draws, which Hypothesis' health check
+# reported as an error (seen once in a full run; reproducible on the code before issue 16).
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(n=st.integers(4, 8), d=st.integers(1, 4), seed=st.integers(0, 2**32 - 1))
 def test_sequential_gradients_match_central_differences(numgrad, grad_close, loss_name, n, d,
                                                         seed):
