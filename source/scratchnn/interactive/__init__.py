@@ -7,6 +7,8 @@
   widgets.
 - :func:`training_scrubber` (:mod:`.scrubber`): a slider over snapshots of training, recorded
   with the :class:`SnapshotRecorder` callback, showing the decision boundary and the loss curve.
+- :func:`backprop_scrubber` (:mod:`.backprop`): the same over ``(step, params)`` snapshots of a
+  network trained with the student's own functions (notebook 02).
 
 Every builder returns an ``ipywidgets.VBox`` holding its controls and an ``Output`` with the
 plot, and exposes them as ``box.controls`` (a dict by name) and ``box.output``, so code (and
@@ -25,6 +27,7 @@ A new widget goes in a module of its own here, re-exported below.
 from __future__ import annotations
 
 from ._common import MissingReferenceError
+from .backprop import backprop_scrubber
 from .neuron import neuron_playground
 from .race import OPTIMIZERS, SURFACES, RaceResult, Surface, optimizer_race, race_trajectories
 from .scrubber import SnapshotRecorder, training_scrubber
@@ -32,4 +35,5 @@ from .scrubber import SnapshotRecorder, training_scrubber
 __all__ = [
     "neuron_playground", "optimizer_race", "race_trajectories", "RaceResult", "Surface",
     "SURFACES", "OPTIMIZERS", "training_scrubber", "SnapshotRecorder", "MissingReferenceError",
+    "backprop_scrubber",
 ]

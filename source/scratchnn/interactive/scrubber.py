@@ -139,6 +139,56 @@ def _normalize_snapshots(snapshots, logs, model) -> list[dict]:
     return entries
 
 
+def _snapshot_controls(marks, index: int, description: str, continuous_update: bool,
+                       interval: int):
+    """The controls of a snapshot scrubber: ``(box, slider, play, out)``.
+
+    ``slider`` is a SelectionSlider over the snapshots (its ``value`` the index, its label the
+    mark: an epoch, a step; marks that repeat are prefixed with their index), ``play`` a Play
+    button linked to it (``interval`` ms per snapshot), ``out`` the Output that shows the
+    figure, and ``box`` the VBox holding them, with ``box.controls`` (``{description: slider,
+    "play": play}``) and ``box.output``.
+    """
+    import ipywidgets as widgets
+
+    n = len(marks)
+    labels = [str(m) for m in marks]
+    if len(set(labels)) != n:
+        labels = [f"{i}: {m}" for i, m in enumerate(labels)]
+    slider = widgets.SelectionSlider(options=list(zip(labels, range(n), strict=True)),
+                                     value=index, description=description,
+                                     continuous_update=continuous_update)
+    play = widgets.Play(value=index, min=0, max=n - 1, step=1, interval=interval,
+                        description="play")
+    widgets.jslink((play, "value"), (slider, "index"))
+    out = widgets.Output()
+    box = widgets.VBox([widgets.HBox([play, slider]), out])
+    box.controls, box.output = {description: slider, "play": play}, out
+    return box, slider, play, out
+
+
+def _redraw_on_change(box, slider, out, draw, shown, what) -> None:
+    """Draw the snapshot the slider selects now and on every change: ``draw(i)`` makes the
+    figure, shown in ``out`` as a PNG; then ``box.index``, ``figure``, ``png`` are set,
+    ``box.error`` is ``None`` and ``shown(i)`` (which may set more attributes) gives the
+    image's text. If drawing fails, ``box.error`` says ``what(i) failed: <the error>`` and
+    ``out`` shows it instead (a broken function of the student's never raises here)."""
+    def redraw(change=None):
+        i = int(slider.value)
+        try:
+            fig = draw(i)
+            png = render_png(fig)
+        except Exception as exc:
+            box.error = f"{what(i)} failed: {describe(exc)}"
+            show_text(out, box.error)
+            return
+        box.index, box.figure, box.png, box.error = i, fig, png, None
+        show_png(out, png, shown(i))
+
+    slider.observe(redraw, names="value")
+    redraw()
+
+
 def _summary(logs: Mapping[str, float] | None) -> str:
     """The logged values of a snapshot as ``loss 0.1234, accuracy 0.9`` (without ``lr``)."""
     if not logs:
@@ -202,7 +252,6 @@ def training_scrubber(model, snapshots, x=None, y=None, logs=None, *, metric: st
     >>> model.fit(x, y, epochs=30, callbacks=[recorder], verbose=0)   # doctest: +SKIP
     >>> training_scrubber(model, recorder, x, y)                       # doctest: +SKIP
     """
-    import ipywidgets as widgets
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
@@ -233,18 +282,9 @@ def training_scrubber(model, snapshots, x=None, y=None, logs=None, *, metric: st
         raise ValueError(f"training_scrubber: index {index} is out of range for {n} snapshots")
 
     epochs = [e["epoch"] for e in entries]
-    labels = [str(e) for e in epochs]
-    if len(set(labels)) != n:
-        labels = [f"{i}: {e}" for i, e in enumerate(labels)]
-    slider = widgets.SelectionSlider(options=list(zip(labels, range(n), strict=True)),
-                                     value=index, description="epoch",
-                                     continuous_update=continuous_update)
-    play = widgets.Play(value=index, min=0, max=n - 1, step=1, interval=500,
-                        description="play")
-    widgets.jslink((play, "value"), (slider, "index"))
-    out = widgets.Output()
-    box = widgets.VBox([widgets.HBox([play, slider]), out])
-    box.controls, box.output, box.snapshots = {"epoch": slider, "play": play}, out, entries
+    box, slider, play, out = _snapshot_controls(epochs, index, "epoch", continuous_update,
+                                                interval=500)
+    box.snapshots = entries
     box.index = box.epoch = box.figure = box.png = box.error = None
 
     def draw(i: int):
@@ -288,19 +328,9 @@ def training_scrubber(model, snapshots, x=None, y=None, logs=None, *, metric: st
                      fontsize="medium")
         return fig
 
-    def redraw(change=None):
-        i = int(slider.value)
-        try:
-            fig = draw(i)
-            png = render_png(fig)
-        except Exception as exc:
-            box.error = f"drawing snapshot {i} failed: {describe(exc)}"
-            show_text(out, box.error)
-            return
-        box.index, box.epoch, box.figure, box.png, box.error = \
-            i, entries[i]["epoch"], fig, png, None
-        show_png(out, png, f"training at epoch {entries[i]['epoch']}")
+    def shown(i: int) -> str:
+        box.epoch = entries[i]["epoch"]
+        return f"training at epoch {box.epoch}"
 
-    slider.observe(redraw, names="value")
-    redraw()
+    _redraw_on_change(box, slider, out, draw, shown, lambda i: f"drawing snapshot {i}")
     return box
