@@ -85,7 +85,8 @@ def graded(tmp_path_factory):
 def _score(out: Path, student: str) -> tuple[float, float]:
     """(score, max_score) of a student in grades.csv."""
     with open(out / "grades.csv", encoding="utf-8", newline="") as handle:
-        row = next(r for r in csv.DictReader(handle) if r["student_id"] == student)
+        row = next(r for r in csv.DictReader(handle)
+                   if r["student_id"] == student and r["assignment"] == NEURON)
     return float(row["score"]), float(row["max_score"])
 
 
