@@ -419,15 +419,17 @@ def _draw_race(race: RaceResult, surf: Surface, lr: float, steps: int, resolutio
 def optimizer_race(surface="rosenbrock", optimizers=OPTIMIZERS, steps=None, start=None,
                    seed=0, *, lr=None, beta: float = 0.9, noise: float = 0.0,
                    rules: Mapping[str, Callable] | None = None, resolution: int = 150,
-                   continuous_update: bool = False):
+                   continuous_update: bool = False, rho: float = 0.99,
+                   betas: tuple[float, float] = (0.9, 0.999)):
     """Build a widget that races optimizers down a 2-D loss surface.
 
     The left panel shows the contours of the surface, its minima (stars), the start (white
     dot) and one path per optimizer computed by :func:`race_trajectories` (a cross marks a
     run that diverged); the right panel shows each run's loss after every step. The controls:
     a dropdown for the surface, a learning-rate slider on a log scale, a slider for the number
-    of steps, one for the momentum ``beta`` (momentum and nesterov), one for gradient noise,
-    and a checkbox per optimizer. Any change recomputes the paths and redraws. Choosing
+    of steps, one for the momentum ``beta`` (momentum and nesterov), one for RMSProp's ``rho``,
+    two for Adam's ``beta1`` and ``beta2``, one for gradient noise, and a checkbox per
+    optimizer. Any change recomputes the paths and redraws. Choosing
     another surface also moves the learning rate and the steps to that surface's defaults.
 
     Parameters
@@ -445,6 +447,8 @@ def optimizer_race(surface="rosenbrock", optimizers=OPTIMIZERS, steps=None, star
         Seed and standard deviation of the gradient noise (see :func:`race_trajectories`).
     beta:
         Starting momentum coefficient.
+    rho, betas:
+        Starting values of RMSProp's decay and of Adam's ``(beta1, beta2)``.
     rules:
         Your own update rules, e.g. ``{"adam": adam}`` (see :func:`race_trajectories`). A rule
         that raises is reported in the legend and in ``error``; the others still run. In the
@@ -459,7 +463,8 @@ def optimizer_race(surface="rosenbrock", optimizers=OPTIMIZERS, steps=None, star
     ipywidgets.VBox
         The controls and an ``ipywidgets.Output`` with the PNG of the figure. It also carries
         ``controls`` (dict of the widgets: ``"surface"``, ``"lr"``, ``"steps"``, ``"beta"``,
-        ``"noise"`` and one checkbox per optimizer name), ``output`` (the ``Output``),
+        ``"rho"``, ``"beta1"``, ``"beta2"``, ``"noise"`` and one checkbox per optimizer
+        name), ``output`` (the ``Output``),
         ``race`` (the last :class:`RaceResult`), ``figure`` (the last matplotlib Figure),
         ``png`` (that figure as PNG bytes) and ``error`` (a message if a rule raised, else
         ``None``).
@@ -503,6 +508,15 @@ def optimizer_race(surface="rosenbrock", optimizers=OPTIMIZERS, steps=None, star
                                     description="beta", continuous_update=continuous_update),
         "noise": widgets.FloatSlider(value=noise, min=0.0, max=max(10.0, noise), step=0.1,
                                      description="noise", continuous_update=continuous_update),
+        "rho": widgets.FloatSlider(value=rho, min=0.0, max=0.999, step=0.001,
+                                   description="rho", readout_format=".3f",
+                                   continuous_update=continuous_update),
+        "beta1": widgets.FloatSlider(value=betas[0], min=0.0, max=0.999, step=0.001,
+                                     description="beta1", readout_format=".3f",
+                                     continuous_update=continuous_update),
+        "beta2": widgets.FloatSlider(value=betas[1], min=0.0, max=0.9999, step=0.0001,
+                                     description="beta2", readout_format=".4f",
+                                     continuous_update=continuous_update),
     }
     for name in OPTIMIZERS:
         controls[name] = widgets.Checkbox(value=name in names, description=name, indent=False,
@@ -510,7 +524,8 @@ def optimizer_race(surface="rosenbrock", optimizers=OPTIMIZERS, steps=None, star
     out = widgets.Output()
     box = widgets.VBox([
         widgets.HBox([controls["surface"], controls["lr"], controls["steps"]]),
-        widgets.HBox([controls["beta"], controls["noise"]]),
+        widgets.HBox([controls["beta"], controls["rho"], controls["noise"]]),
+        widgets.HBox([controls["beta1"], controls["beta2"]]),
         widgets.HBox([controls[name] for name in OPTIMIZERS]),
         out,
     ])
@@ -530,6 +545,9 @@ def optimizer_race(surface="rosenbrock", optimizers=OPTIMIZERS, steps=None, star
             try:
                 one = race_trajectories(surf, [name], lr=rate, steps=n,
                                         beta=float(controls["beta"].value),
+                                        rho=float(controls["rho"].value),
+                                        betas=(float(controls["beta1"].value),
+                                               float(controls["beta2"].value)),
                                         noise=float(controls["noise"].value), seed=seed,
                                         rules=rules)
             except Exception as exc:  # a student's rule: report it, keep the others
