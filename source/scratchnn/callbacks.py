@@ -9,6 +9,7 @@ counterparts when there is validation data, and ``lr``. A callback stops trainin
 from __future__ import annotations
 
 import math
+import string
 import sys
 import warnings
 
@@ -171,7 +172,8 @@ class ProgressBar(Callback):
         if self._bar is None:
             print(f"Epoch {epoch + 1}: {_format_logs(logs or {})}", file=self.file or sys.stdout)
             return
-        self._bar.set_postfix({k: f"{v:.4f}" for k, v in (logs or {}).items()})
+        # .4g, not .4f: a learning rate of 1e-5 read "0.0000"
+        self._bar.set_postfix({k: f"{v:.4g}" for k, v in (logs or {}).items()})
         self._bar.close()
         self._bar = None
 
@@ -219,6 +221,9 @@ class LearningRateScheduler(Callback):
             print(f"Epoch {epoch + 1}: learning rate {lr:.4g}")
 
 
+_METRIC_NAMES = ("accuracy", "precision", "recall", "f1_score")
+
+
 class ModelCheckpoint(Callback, _Monitor):
     """Save the model to ``filepath`` after each epoch (``{epoch}`` and any log key may appear
     in it, e.g. ``"ckpt-{epoch:02d}-{val_loss:.3f}.npz"``). With ``save_best_only=True`` only
@@ -238,6 +243,26 @@ class ModelCheckpoint(Callback, _Monitor):
 
     def on_train_begin(self, logs=None):
         self._init_monitor(self.monitor, self.mode)
+        keys = (logs or {}).get("log_keys")
+        if keys is None:  # called by a loop that does not announce its logs
+            return
+        # Another callback may add keys of its own to the logs, so only the names this run
+        # can never log are refused here: a val_ key without validation data, or a metric
+        # that was not compiled. The rest is checked when the name is filled in.
+        for name in self._placeholders():
+            metric = name[4:] if name.startswith("val_") else name
+            if name in keys or metric not in ("loss", "lr", *_METRIC_NAMES):
+                continue
+            hint = (" (val_ keys exist only when fit gets validation_data or validation_split)"
+                    if name.startswith("val_") and metric in keys else
+                    " (compile(metrics=[...]) decides which metrics are logged)")
+            raise ValueError(f"ModelCheckpoint: the placeholder {{{name}}} of filepath "
+                             f"{self.filepath!r} is not among this fit's logs "
+                             f"{sorted(keys)}{hint}")
+
+    def _placeholders(self) -> list[str]:
+        return [field.split(".")[0].split("[")[0].split("!")[0]
+                for _, field, _, _ in string.Formatter().parse(self.filepath) if field]
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -246,6 +271,10 @@ class ModelCheckpoint(Callback, _Monitor):
             if current is None or not self._improved(current, self.best):
                 return
             self.best = current
+        missing = [n for n in self._placeholders() if n != "epoch" and n not in logs]
+        if missing:
+            raise ValueError(f"ModelCheckpoint: the placeholder {{{missing[0]}}} of filepath "
+                             f"{self.filepath!r} is not in this epoch's logs {sorted(logs)}")
         self.model.save(self.filepath.format(epoch=epoch + 1, **logs),
                         include_optimizer=self.include_optimizer)
 

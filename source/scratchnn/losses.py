@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _fused
+from . import activations as A
 from . import functional as F
 from .registry import LOSSES, Registrable, register
 
@@ -41,17 +42,29 @@ class Loss(Registrable):
         return self._kwargs()
 
     def forward(self, pred, target) -> float:
-        """Compute the loss and remember ``pred`` and ``target`` for :meth:`backward`."""
-        self._pred, self._target, self._backward_cache = pred, target, None
-        return self._loss_fn(pred, target, **self._kwargs())
+        """Compute the loss and remember ``pred`` and ``target`` for :meth:`backward`.
+
+        ``target`` is first passed through :meth:`prepare_target`, so a loss called directly
+        accepts the same targets as ``fit`` (e.g. ``(N,)`` labels for ``(N, 1)`` outputs)."""
+        pred = np.asarray(pred)
+        if pred.ndim == 2:
+            target = self.prepare_target(np.asarray(target), pred.shape[1])
+        return self._compute(pred, target)
 
     __call__ = forward
 
+    def _compute(self, pred, target) -> float:
+        self._pred, self._target, self._backward_cache = pred, target, None
+        return self._loss_fn(pred, target, **self._kwargs())
+
     def forward_prepared(self, pred, target) -> float:
         """:meth:`forward` for targets that :meth:`prepare_target` returned and predictions
-        of the model's float dtype, as ``Sequential`` passes them in training: losses may skip
-        validating them again and keep intermediate results for :meth:`backward`."""
-        return self.forward(pred, target)
+        of the model's float dtype, as ``Sequential`` passes them: built-in losses skip
+        validating them again and may keep intermediate results for :meth:`backward`.
+        A subclass that overrides only :meth:`forward` gets its ``forward`` called here."""
+        if type(self).forward is not Loss.forward:
+            return self.forward(pred, target)
+        return self._compute(pred, target)
 
     def backward(self) -> np.ndarray:
         """dL/dpred for the last :meth:`forward` call, shape of ``pred``."""
@@ -64,8 +77,21 @@ class Loss(Registrable):
         return grad.astype(self._pred.dtype, copy=False)
 
     def prepare_target(self, y, n_outputs: int):
-        """Validate targets for a model with ``n_outputs`` outputs; return them ready to use."""
+        """Validate targets for a model with ``n_outputs`` outputs; return them ready to use.
+
+        The target contract, for built-in and custom losses alike: ``Sequential`` passes a
+        loss the targets this method returns. The base version turns ``(N,)`` targets into
+        ``(N, 1)`` for a one-output model, so ``pred`` and ``target`` have the same shape
+        (Keras does the same); any other shape is passed on unchanged. Override it to
+        validate or convert targets (class labels, one-hot) for your own loss."""
+        y = np.asarray(y)
+        if y.ndim == 1 and n_outputs == 1:
+            y = y.reshape(-1, 1)
         return y
+
+    def check_output_layer(self, layer) -> None:
+        """Raise ``ValueError`` if a model whose last layer is ``layer`` cannot be trained
+        correctly with this loss (see :class:`CrossEntropy`); the base class accepts any."""
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
@@ -79,15 +105,14 @@ class MSE(Loss):
     _loss_fn = staticmethod(F.mse)
     _grad_fn = staticmethod(F.mse_backward)
 
-    def prepare_target(self, y, n_outputs):
-        y = np.asarray(y)
-        if y.ndim == 1 and n_outputs == 1:
-            y = y.reshape(-1, 1)
-        return y
-
 
 class _FromLogitsLoss(Loss, register=False):
-    """A loss that takes either raw scores (``from_logits=True``) or probabilities."""
+    """A loss that takes either raw scores (``from_logits=True``) or probabilities.
+
+    Subclasses name the activation that turns scores into the probabilities they expect
+    (``_probability_layer``); :meth:`check_output_layer` refuses the two silent mix-ups."""
+
+    _probability_layer = ""  # class name of the matching activation: "Softmax" / "Sigmoid"
 
     def __init__(self, from_logits: bool = True):
         super().__init__()
@@ -95,6 +120,40 @@ class _FromLogitsLoss(Loss, register=False):
 
     def _kwargs(self):
         return {"from_logits": self.from_logits}
+
+    def check_output_layer(self, layer) -> None:
+        """Refuse a last layer that contradicts ``from_logits``.
+
+        With ``from_logits=True`` (the default, and what the string names such as
+        ``"binary_crossentropy"`` give: unlike Keras, where they mean probabilities) the loss
+        applies the sigmoid/softmax itself, so a final ``Sigmoid``/``Softmax`` would be
+        applied twice: training still runs, and metrics silently report nonsense. With
+        ``from_logits=False`` the model must end in the matching activation; a built-in
+        layer that does not produce probabilities (``Dense``, ``ReLU``, ...) is refused.
+        A custom last layer is trusted. Raises ``ValueError`` naming both fixes."""
+        probabilities = (A.Sigmoid, A.Softmax)
+        name = type(self).__name__
+        kind = type(layer).__name__
+        if self.from_logits and isinstance(layer, probabilities):
+            raise ValueError(
+                f"compile: the model ends in {kind} ({layer.name}) but {name} has "
+                f"from_logits=True (the default, and what the name "
+                f"{self._aliases_hint()} means here), so it would apply the "
+                f"{kind.lower()} a second time and the metrics would be wrong. Either remove "
+                f"the final {kind} layer (recommended: numerically stable) or compile with "
+                f"{name}(from_logits=False).")
+        builtin = type(layer).__module__.startswith("scratchnn.")
+        if (not self.from_logits and builtin
+                and type(layer).__name__ != self._probability_layer):
+            raise ValueError(
+                f"compile: {name}(from_logits=False) expects probabilities, but the model "
+                f"ends in {kind} ({layer.name}), whose outputs are not. End the model in "
+                f"{self._probability_layer}(), or use {name}() (from_logits=True) on the "
+                f"raw scores.")
+
+    def _aliases_hint(self) -> str:
+        cls = type(self)
+        return " / ".join(repr(a) for a in LOSSES.choices(accept=lambda obj: obj is cls))
 
 
 @register(aliases=("cross_entropy", "categorical_crossentropy"))
@@ -106,6 +165,7 @@ class CrossEntropy(_FromLogitsLoss):
 
     _loss_fn = staticmethod(F.cross_entropy)
     _grad_fn = staticmethod(F.cross_entropy_backward)
+    _probability_layer = "Softmax"
 
     def forward_prepared(self, pred, target):
         """From logits with integer labels, the softmax is computed once, in the forward
@@ -140,6 +200,7 @@ class BinaryCrossEntropy(_FromLogitsLoss):
 
     _loss_fn = staticmethod(F.binary_cross_entropy)
     _grad_fn = staticmethod(F.binary_cross_entropy_backward)
+    _probability_layer = "Sigmoid"
 
     def prepare_target(self, y, n_outputs):
         y = np.asarray(y)

@@ -8,6 +8,7 @@ from . import callbacks as cbks
 from . import losses as losses_mod
 from . import metrics as metrics_mod
 from . import optimizers as optimizers_mod
+from .activations import Sigmoid
 from .core import Layer, declared, flatten_parameters
 from .data import DataLoader
 from .registry import MODELS
@@ -270,9 +271,9 @@ class Sequential:
         or name) and the metrics to report: any of ``accuracy`` (alias ``acc``),
         ``precision``, ``recall``, ``f1_score``. By default classification losses report
         accuracy and ``MSE`` reports nothing but the loss."""
-        self.loss = losses_mod.get(loss)
-        self.optimizer = optimizers_mod.get(optimizer)
-        if metrics is _DEFAULT_METRICS and isinstance(self.loss, losses_mod.MSE):
+        loss = losses_mod.get(loss)
+        optimizer = optimizers_mod.get(optimizer)
+        if metrics is _DEFAULT_METRICS and isinstance(loss, losses_mod.MSE):
             metrics = ()
         metrics = [metrics] if isinstance(metrics, str) else list(metrics or [])
         metrics = ["accuracy" if m == "acc" else m for m in metrics]
@@ -280,7 +281,18 @@ class Sequential:
             if m not in _SCALAR_METRICS:
                 raise ValueError(f"compile: unknown metric {m!r}; choose from "
                                  f"{list(_SCALAR_METRICS)}")
-        self.metrics = metrics
+        # Mismatches that would otherwise train without complaint and report wrong
+        # metrics, or fail only after a whole epoch: refused here, before any work.
+        last = self.layers[-1]
+        loss.check_output_layer(last)
+        if (metrics and isinstance(loss, losses_mod.MSE) and self.output_features == 1
+                and not isinstance(last, Sigmoid)):
+            raise ValueError(
+                f"compile: {metrics} are classification metrics, but the model has one "
+                f"unbounded output trained with MSE (a regression). Use metrics=[] (the loss "
+                f"is the regression measure), or a classification loss "
+                f"(cross_entropy / binary_crossentropy) for classes.")
+        self.loss, self.optimizer, self.metrics = loss, optimizer, metrics
         return self
 
     def _require_compiled(self, who: str) -> None:
@@ -305,7 +317,21 @@ class Sequential:
         y_arr = self.loss.prepare_target(y_arr, n_out) if n_out else y_arr
         if y_arr.dtype.kind == "f":
             y_arr = y_arr.astype(self.dtype, copy=False)
+        self._check_metric_targets(y_arr, who)
         return x, y_arr
+
+    def _check_metric_targets(self, y, who: str) -> None:
+        """Classification metrics need labels or one-hot rows: say so before training, naming
+        the metric, rather than fail at the end of the first epoch."""
+        if not self.metrics or y.dtype.kind != "f":
+            return
+        try:
+            metrics_mod._to_labels(y, "y", allow_probabilities=False)
+        except ValueError as err:
+            raise ValueError(
+                f"{who}: the metric {self.metrics[0]!r} needs class labels (N,) or one-hot "
+                f"rows, but y of shape {y.shape} does not hold them ({err}). For a "
+                f"regression, compile with metrics=[].") from None
 
     def _metric_inputs(self, outputs: np.ndarray) -> np.ndarray:
         """Model outputs as the metrics expect them (probabilities for a sigmoid-logit model)."""
@@ -325,7 +351,13 @@ class Sequential:
         Returns ``(loss, outputs)``."""
         outputs = self.forward(x, training=True)
         loss = self.loss.forward_prepared(outputs, y)
-        self.backward(self.loss.backward(), input_grad=False)
+        grad = self.loss.backward()
+        if np.shape(grad) != outputs.shape:  # a custom loss's bug, caught before the layers
+            raise ValueError(
+                f"train_step: {type(self.loss).__name__}.backward() returned a gradient of "
+                f"shape {np.shape(grad)} for predictions of shape {outputs.shape} (targets "
+                f"{np.shape(y)}); dL/dpred must have the predictions' shape")
+        self.backward(grad, input_grad=False)
         self.optimizer.step(self.parameters())
         return loss, outputs
 
@@ -380,7 +412,11 @@ class Sequential:
             for cb in callback_list:
                 getattr(cb, hook)(*args)
 
-        call("on_train_begin", {"epochs": epochs, "steps": len(loader), "samples": n})
+        log_keys = ["loss", *self.metrics]
+        if validation_data is not None:
+            log_keys += [f"val_{k}" for k in log_keys]
+        call("on_train_begin", {"epochs": epochs, "steps": len(loader), "samples": n,
+                                "log_keys": log_keys + ["lr"]})
         for epoch in range(epochs):
             call("on_epoch_begin", epoch, {})
             lr = self.optimizer.current_lr
@@ -412,7 +448,7 @@ class Sequential:
 
     def _evaluate_prepared(self, x, y, batch_size: int) -> dict:
         outputs = self._predict_prepared(x, batch_size)
-        result = {"loss": self.loss.forward(outputs, y)}
+        result = {"loss": self.loss.forward_prepared(outputs, y)}
         result.update(self._compute_metrics(y, outputs))
         return result
 
