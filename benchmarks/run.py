@@ -15,6 +15,8 @@ What is measured
   A fourth contender, the same training hand-fused in NumPy (``FusedNumpyLoop``), separates
   the library's overhead from NumPy's; all four are interleaved epoch by epoch;
 * float64 against float32, ``predict`` throughput, the peak memory of ``fit``;
+* a small CNN (``Conv2D``/``MaxPool2D``, channels first) on the first ``--cnn-samples`` images
+  as 1x28x28, scratchnn against the same network in PyTorch, interleaved the same way;
 * the execution time of each master notebook (``--notebooks``).
 """
 
@@ -281,6 +283,57 @@ def blas_info() -> str:
         return "unknown (install threadpoolctl)"
 
 
+CNN_CHANNELS = (8, 16)  # conv 3x3 (padding 1) + ReLU + 2x2 max-pool, twice; then Dense -> 10
+
+
+def cnn_trainers(x, y, threads: int):
+    """``{"scratchnn": run_epoch, "torch": run_epoch}`` for the same CNN on ``x (N, 784)`` as
+    ``(N, 1, 28, 28)`` images, batch 128, Adam; torch only when it is installed."""
+    from scratchnn.layers import Conv2D, Flatten, MaxPool2D
+
+    images = np.ascontiguousarray(x.reshape(-1, 1, 28, 28))
+    c1, c2 = CNN_CHANNELS
+    model = snn.Sequential([Conv2D(1, c1, 3, padding=1), ReLU(), MaxPool2D(2),
+                            Conv2D(c1, c2, 3, padding=1), ReLU(), MaxPool2D(2), Flatten(),
+                            Dense(c2 * 7 * 7, 10)], seed=0)
+    model.compile("cross_entropy", snn.optimizers.Adam(1e-3), metrics=["accuracy"])
+
+    def ours() -> float:
+        start = time.perf_counter()
+        model.fit(images, y, epochs=1, batch_size=BATCH, verbose=0)
+        return time.perf_counter() - start
+
+    trainers = {"scratchnn": ours}
+    try:
+        import torch
+    except ImportError:
+        return trainers
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    nn = torch.nn
+    net = nn.Sequential(nn.Conv2d(1, c1, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Flatten(), nn.Linear(c2 * 7 * 7, 10))
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    loss_fn = nn.CrossEntropyLoss()
+    xt, yt = torch.from_numpy(images), torch.from_numpy(y.astype(np.int64))
+    gen = torch.Generator().manual_seed(0)
+
+    def theirs() -> float:
+        start = time.perf_counter()
+        order = torch.randperm(xt.shape[0], generator=gen)
+        for s in range(0, xt.shape[0], BATCH):
+            idx = order[s:s + BATCH]
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(net(xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+        return time.perf_counter() - start
+
+    trainers["torch"] = theirs
+    return trainers
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
@@ -288,6 +341,8 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--epochs", type=int, default=3, help="epochs per model (mean counts)")
     parser.add_argument("--notebooks", action="store_true", help="also time every master")
+    parser.add_argument("--cnn-samples", type=int, default=6_000,
+                        help="images for the CNN comparison (0: skip it)")
     args = parser.parse_args(argv)
 
     x, y, source = load_data(args.samples)
@@ -342,6 +397,22 @@ def main(argv=None) -> int:
     peak = peak_fit_memory(x, y)
     print(f"peak NumPy memory during fit: {peak / 2**20:.1f} MiB "
           f"(dataset {x.nbytes / 2**20:.1f} MiB; target: extra <= 100 MiB beyond the data)")
+    if args.cnn_samples:
+        n = args.cnn_samples
+        cnn: dict[str, list[float]] = {}
+        for _ in range(args.repeats):
+            trainers = cnn_trainers(x[:n], y[:n], args.threads)
+            for run_epoch in trainers.values():  # one warm-up epoch, then the timed one
+                run_epoch()
+            for name, run_epoch in trainers.items():
+                cnn.setdefault(name, []).append(run_epoch())
+        print(f"\nCNN ({n} images 1x28x28; conv3x3-{CNN_CHANNELS[0]}, pool, "
+              f"conv3x3-{CNN_CHANNELS[1]}, pool, dense; Adam, batch {BATCH}), s/epoch: "
+              + ", ".join(f"{k} {statistics.median(v):.3f}" for k, v in cnn.items()))
+        if "torch" in cnn:
+            ratios = [a / b for a, b in zip(cnn["scratchnn"], cnn["torch"], strict=True)]
+            print(f"CNN scratchnn / torch: median ratio {statistics.median(ratios):.2f} "
+                  f"(runs {', '.join(f'{r:.2f}' for r in ratios)})")
     if args.notebooks:
         print(f"\nneuron playground: {playground_redraw_cpu():.3f} s of CPU per slider move "
               f"(median of 8; target < 0.25)")

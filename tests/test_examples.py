@@ -24,6 +24,7 @@ GOALS = [
     ("spirals.py", "train", 0.95, False),
     ("digits.py", "test", 0.97, True),
     ("breast_cancer.py", "test", 0.95, True),
+    ("cnn.py", "test", 0.975, True),  # measured 0.986 (its MLP baseline: 0.969)
 ]
 TIME_LIMIT = 300.0  # seconds per script: a hang guard only (each takes 1-4 s; no duration asserts)
 

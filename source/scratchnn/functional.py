@@ -26,7 +26,9 @@ __all__ = [
     "softmax", "softmax_backward", "log_softmax", "log_softmax_backward",
     "mse", "mse_backward", "cross_entropy", "cross_entropy_backward",
     "binary_cross_entropy", "binary_cross_entropy_backward",
-    "dense", "dense_backward", "dropout", "dropout_backward",
+    "dense", "dense_backward", "conv2d", "conv2d_backward", "max_pool2d",
+    "max_pool2d_backward", "im2col", "col2im", "conv_output_size",
+    "dropout", "dropout_backward",
     "batch_norm", "batch_norm_backward",
     "sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw", "clip_grad_norm",
     "flush_to_zero", "check_labels", "prob_bounds",
@@ -365,6 +367,144 @@ def dense_backward(grad_out, x, W, input_grad: bool = True):
     x = _float(x, "x")
     grad_x = grad_out @ W.T if input_grad else None
     return grad_x, x.T @ grad_out, np.sum(grad_out, axis=0)
+
+
+def _pair(value, name: str, who: str, minimum: int = 1) -> tuple[int, int]:
+    """``value`` as ``(height, width)``: an int means both. ``ValueError`` naming ``name``."""
+    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer))
+                             or v < minimum for v in pair):
+        raise ValueError(f"{who}: {name} must be an int >= {minimum} or a pair of them, "
+                         f"got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
+    """Output length of a convolution or pooling along one axis:
+    ``floor((size + 2 padding - kernel) / stride) + 1`` (PyTorch's ``Conv2d`` formula)."""
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def im2col(x, kernel_size, stride=1, padding=0):
+    """Every receptive field of a 2-D convolution, as a read-only strided view (no copy).
+
+    ``x (N, C, H, W)`` (NCHW, PyTorch's layout) is zero-padded by ``padding`` on each side;
+    the result ``cols (N, C, H_out, W_out, kh, kw)`` has ``cols[n, c, i, j] =
+    x_pad[n, c, i*s:i*s+kh, j*s:j*s+kw]``, with ``H_out = (H + 2p - kh) // s + 1`` (likewise
+    ``W_out``). Contracting it with weights ``(F, C, kh, kw)`` over ``(C, kh, kw)`` is the
+    convolution (the "im2col" formulation of Chellapilla et al., 2006, used by Caffe and
+    CS231n; the matrix is never materialized here, ``np.tensordot`` copies it once).
+    ``ValueError`` if ``x`` is not 4-D or the kernel does not fit the padded input.
+    """
+    x = _float(x, "x")
+    kh, kw = _pair(kernel_size, "kernel_size", "im2col")
+    sh, sw = _pair(stride, "stride", "im2col")
+    ph, pw = _pair(padding, "padding", "im2col", minimum=0)
+    if x.ndim != 4:
+        raise ValueError(f"im2col: x must have shape (N, C, H, W), got {x.shape}")
+    if x.shape[2] + 2 * ph < kh or x.shape[3] + 2 * pw < kw:
+        raise ValueError(f"im2col: a {kh}x{kw} kernel does not fit input {x.shape} with "
+                         f"padding {(ph, pw)}")
+    if ph or pw:
+        x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    windows = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))
+    return windows[:, :, ::sh, ::sw]
+
+
+def col2im(cols, x_shape, stride=1, padding=0):
+    """Adjoint of :func:`im2col`: sum ``cols (N, C, H_out, W_out, kh, kw)`` back into an array
+    of ``x_shape (N, C, H, W)``, every receptive field added where it was read from
+    (overlapping fields add up; the padding is cut off). The backward pass of a convolution
+    with respect to its input."""
+    n, c, h, w = x_shape
+    kh, kw = cols.shape[4], cols.shape[5]
+    sh, sw = _pair(stride, "stride", "col2im")
+    ph, pw = _pair(padding, "padding", "col2im", minimum=0)
+    h_out, w_out = cols.shape[2], cols.shape[3]
+    out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    # one strided slice per kernel offset: kh * kw vectorized additions, no Python loop
+    # over positions
+    for u in range(kh):
+        for v in range(kw):
+            out[:, :, u:u + sh * h_out:sh, v:v + sw * w_out:sw] += cols[:, :, :, :, u, v]
+    return out[:, :, ph:ph + h, pw:pw + w]
+
+
+def _conv_check(x, W, b, who: str) -> None:
+    if x.ndim != 4 or W.ndim != 4 or x.shape[1] != W.shape[1]:
+        raise ValueError(f"{who}: input of shape {x.shape} does not fit weights of shape "
+                         f"{np.shape(W)}; expected x (N, {np.shape(W)[1] if W.ndim == 4 else 'C'}"
+                         f", H, W) and W (out_channels, in_channels, kh, kw)")
+    if b is not None and np.shape(b) != (W.shape[0],):
+        raise ValueError(f"{who}: bias of shape {np.shape(b)} does not fit {W.shape[0]} "
+                         f"output channels")
+
+
+def conv2d(x, W, b, stride=1, padding=0):
+    """2-D convolution (cross-correlation, as in every deep-learning library), NCHW layout.
+
+    ``out[n, f, i, j] = b[f] + sum_{c, u, v} W[f, c, u, v] * x_pad[n, c, i*s + u, j*s + v]``
+
+    Shapes: ``x (N, C, H, W)``, ``W (F, C, kh, kw)`` (PyTorch's ``Conv2d.weight`` layout),
+    ``b (F,)`` -> ``out (N, F, H_out, W_out)`` with ``H_out = (H + 2p - kh) // s + 1``.
+    ``stride`` and ``padding`` are ints or ``(height, width)`` pairs; padding is zeros.
+    Computed through :func:`im2col`. ``ValueError`` for shapes that do not fit.
+    """
+    x = _float(x, "x")
+    _conv_check(x, W, b, "conv2d")
+    cols = im2col(x, W.shape[2:], stride, padding)
+    out = np.tensordot(cols, W, axes=([1, 4, 5], [1, 2, 3]))  # (N, H_out, W_out, F)
+    out += b
+    return out.transpose(0, 3, 1, 2)
+
+
+def conv2d_backward(grad_out, x, W, stride=1, padding=0, input_grad: bool = True):
+    """Backward of :func:`conv2d`. Returns ``(grad_x, grad_W, grad_b)``.
+
+    ``dL/dW[f, c, u, v] = sum_{n, i, j} g[n, f, i, j] x_pad[n, c, i*s + u, j*s + v]``,
+    ``dL/db[f] = sum_{n, i, j} g[n, f, i, j]``, and ``dL/dx`` is :func:`col2im` of
+    ``sum_f g[n, f, i, j] W[f, c, u, v]`` (a "full" convolution with the flipped kernel).
+    ``grad_out (N, F, H_out, W_out)``; with ``input_grad=False`` ``grad_x`` is ``None``.
+    """
+    x = _float(x, "x")
+    _conv_check(x, W, None, "conv2d_backward")
+    cols = im2col(x, W.shape[2:], stride, padding)
+    grad_W = np.tensordot(grad_out, cols, axes=([0, 2, 3], [0, 2, 3]))  # (F, C, kh, kw)
+    grad_b = grad_out.sum(axis=(0, 2, 3))
+    if not input_grad:
+        return None, grad_W, grad_b
+    grad_cols = np.tensordot(grad_out, W, axes=([1], [0]))  # (N, H_out, W_out, C, kh, kw)
+    grad_x = col2im(grad_cols.transpose(0, 3, 1, 2, 4, 5), x.shape, stride, padding)
+    return grad_x, grad_W, grad_b
+
+
+def max_pool2d(x, pool_size=2, stride=None):
+    """2-D max pooling over windows of ``pool_size``, NCHW layout (no padding).
+
+    ``out[n, c, i, j] = max_{u, v} x[n, c, i*s + u, j*s + v]``; ``stride`` defaults to
+    ``pool_size`` (PyTorch and Keras). Shapes: ``x (N, C, H, W)`` ->
+    ``(out (N, C, H_out, W_out), argmax)``; ``argmax`` (int64, same shape as ``out``) is the
+    flat index ``u * kw + v`` of the first maximum of each window (PyTorch's tie rule), for
+    :func:`max_pool2d_backward`. ``ValueError`` if the window does not fit.
+    """
+    x = _float(x, "x")
+    stride = pool_size if stride is None else stride
+    cols = im2col(x, pool_size, stride)
+    n, c, h_out, w_out, kh, kw = cols.shape
+    flat = cols.reshape(n, c, h_out, w_out, kh * kw)
+    argmax = flat.argmax(axis=-1)
+    return np.take_along_axis(flat, argmax[..., None], axis=-1)[..., 0], argmax
+
+
+def max_pool2d_backward(grad_out, argmax, x_shape, pool_size=2, stride=None):
+    """Backward of :func:`max_pool2d`: each output's gradient goes to the input that was its
+    window's maximum (overlapping windows add up); every other input gets 0.
+    ``grad_out`` and ``argmax`` ``(N, C, H_out, W_out)``; returns ``(N, C, H, W)``."""
+    kh, kw = _pair(pool_size, "pool_size", "max_pool2d_backward")
+    stride = (kh, kw) if stride is None else stride
+    onehot = argmax[..., None] == np.arange(kh * kw)  # (N, C, H_out, W_out, kh * kw)
+    cols = (grad_out[..., None] * onehot).reshape(*grad_out.shape, kh, kw)
+    return col2im(cols, x_shape, stride, 0)
 
 
 def dropout(x, rate: float, rng: np.random.Generator | None = None, training: bool = True):

@@ -1,4 +1,5 @@
-"""Layers with parameters or state: ``Dense``, ``Dropout``, ``BatchNorm``, ``Flatten``.
+"""Layers with parameters or state: ``Dense``, ``Conv2D``, ``MaxPool2D``, ``Dropout``,
+``BatchNorm``, ``Flatten``.
 
 Every layer follows :class:`scratchnn.core.Layer`: ``forward(x, training=False)`` then
 ``backward(grad_out)``, which returns dL/dx and fills each ``Parameter.grad``.
@@ -14,7 +15,7 @@ from . import init as initializers
 from .core import Layer, Parameter
 from .rng import as_generator
 
-__all__ = ["Dense", "Dropout", "BatchNorm", "Flatten"]
+__all__ = ["Dense", "Conv2D", "MaxPool2D", "Dropout", "BatchNorm", "Flatten"]
 
 
 def _check_features(layer: Layer, x: np.ndarray, features: int) -> None:
@@ -195,6 +196,143 @@ class BatchNorm(Layer):
         self._needs_forward(self._cache)
         grad_x, self.gamma.grad, self.beta.grad = F.batch_norm_backward(grad_out, self._cache)
         return grad_x
+
+
+class Conv2D(Layer):
+    """2-D convolution over images in NCHW layout (PyTorch's ``nn.Conv2d``; Keras'
+    ``Conv2D`` with ``data_format="channels_first"``).
+
+    ``out[n, f, i, j] = b[f] + sum_{c, u, v} W[f, c, u, v] * x_pad[n, c, i*s + u, j*s + v]``
+    (cross-correlation, as in every deep-learning library), computed by :func:`im2col
+    <scratchnn.functional.im2col>` and one matrix product.
+
+    Shapes: ``x (N, in_channels, H, W) -> out (N, out_channels, H_out, W_out)`` with
+    ``H_out = (H + 2 padding - kh) // stride + 1``; ``W (out_channels, in_channels, kh, kw)``,
+    ``b (out_channels,)``. ``kernel_size``, ``stride`` and ``padding`` are ints or
+    ``(height, width)`` pairs; ``padding="same"`` keeps ``H x W`` (stride 1, odd kernel).
+    ``init`` as for :class:`Dense`, with ``fan_in = in_channels * kh * kw`` and
+    ``fan_out = out_channels`` (PyTorch and Keras count ``out_channels * kh * kw`` as
+    fan_out, which changes the Xavier scale only; He, the default, uses fan_in). Biases
+    start at zero. Raises ``ValueError`` for sizes that are not positive integers and, in
+    ``forward``, for an input that is not ``(N, in_channels, H, W)`` or smaller than the kernel.
+    """
+
+    returns_new_output = True
+    returns_new_grad = True
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 init="he", seed=None, name: str | None = None):
+        super().__init__(name)
+        for arg, value in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"Conv2D: {arg} must be a positive integer, got {value!r}")
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel_size = F._pair(kernel_size, "kernel_size", "Conv2D")
+        self.stride = F._pair(stride, "stride", "Conv2D")
+        if padding == "same":
+            if self.stride != (1, 1) or any(k % 2 == 0 for k in self.kernel_size):
+                raise ValueError(f"Conv2D: padding='same' needs stride 1 and an odd kernel, "
+                                 f"got kernel_size={self.kernel_size}, stride={self.stride}")
+            self.padding = (self.kernel_size[0] // 2, self.kernel_size[1] // 2)
+        else:
+            self.padding = F._pair(padding, "padding", "Conv2D", minimum=0)
+        self._init_fn = initializers.get(init)
+        self.init = init if isinstance(init, str) else self._init_fn
+        shape = (self.out_channels, self.in_channels, *self.kernel_size)
+        self.W = Parameter(np.empty(shape, np.float32), "W")
+        self.b = Parameter(np.zeros(self.out_channels, np.float32), "b")
+        self._x = None
+        self.build(as_generator(seed, "Conv2D: seed"), np.float32)
+
+    def build(self, rng, dtype):
+        self.dtype = np.dtype(dtype)
+        kh, kw = self.kernel_size
+        # drawn as the (C*kh*kw, F) matrix the convolution multiplies by, so the initializer
+        # sees the fans of that product; then laid out as (F, C, kh, kw)
+        fan_shape = (self.in_channels * kh * kw, self.out_channels)
+        flat = self._init_fn(fan_shape, rng, self.dtype)
+        self.W.value = np.ascontiguousarray(
+            flat.T.reshape(self.out_channels, self.in_channels, kh, kw))
+        self.b.value = np.zeros(self.out_channels, self.dtype)
+
+    def parameters(self):
+        return [self.W, self.b]
+
+    def get_config(self):
+        return {"in_channels": self.in_channels, "out_channels": self.out_channels,
+                "kernel_size": list(self.kernel_size), "stride": list(self.stride),
+                "padding": list(self.padding), "init": initializers.serialize(self.init)}
+
+    def output_shape(self, input_shape):
+        if input_shape is None:
+            return None
+        if len(input_shape) != 3 or input_shape[0] != self.in_channels:
+            raise ValueError(f"{self.name} expects samples of shape ({self.in_channels}, H, W) "
+                             f"(channels first) but receives {tuple(input_shape)}")
+        _, h, w = input_shape
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        return (self.out_channels, F.conv_output_size(h, kh, sh, ph),
+                F.conv_output_size(w, kw, sw, pw))
+
+    def _check_input(self, x):
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f"{self.name}: expected input of shape (N, {self.in_channels}, H, "
+                             f"W) (channels first), got {x.shape}")
+
+    def forward(self, x, training: bool = False):
+        self._check_input(x)
+        self._x = x
+        return F.conv2d(x, self.W.value, self.b.value, self.stride, self.padding)
+
+    def backward(self, grad_out, input_grad: bool = True):
+        self._needs_forward(self._x)
+        grad_x, self.W.grad, self.b.grad = F.conv2d_backward(
+            grad_out, self._x, self.W.value, self.stride, self.padding, input_grad)
+        return grad_x
+
+    def backward_params(self, grad_out):
+        self.backward(grad_out, input_grad=False)
+
+
+class MaxPool2D(Layer):
+    """2-D max pooling, NCHW layout (PyTorch's ``nn.MaxPool2d``): the maximum of each
+    ``pool_size`` window, moved by ``stride`` (default: ``pool_size``, non-overlapping).
+
+    Shapes: ``x (N, C, H, W) -> (N, C, (H - kh) // sh + 1, (W - kw) // sw + 1)``; no
+    padding, so rows and columns that do not fill a window are dropped (PyTorch's default,
+    Keras' ``padding="valid"``). The gradient goes to the first maximum of each window
+    (PyTorch's rule for ties). ``ValueError`` for sizes below 1 or a window larger than the
+    input.
+    """
+
+    def __init__(self, pool_size=2, stride=None, name: str | None = None):
+        super().__init__(name)
+        self.pool_size = F._pair(pool_size, "pool_size", "MaxPool2D")
+        self.stride = self.pool_size if stride is None else F._pair(stride, "stride",
+                                                                    "MaxPool2D")
+        self._argmax = self._x_shape = None
+
+    def get_config(self):
+        return {"pool_size": list(self.pool_size), "stride": list(self.stride)}
+
+    def output_shape(self, input_shape):
+        if input_shape is None or len(input_shape) != 3:
+            return None
+        c, h, w = input_shape
+        (kh, kw), (sh, sw) = self.pool_size, self.stride
+        return (c, F.conv_output_size(h, kh, sh, 0), F.conv_output_size(w, kw, sw, 0))
+
+    def forward(self, x, training: bool = False):
+        if x.ndim != 4:
+            raise ValueError(f"{self.name}: expected input of shape (N, C, H, W), got {x.shape}")
+        out, self._argmax = F.max_pool2d(x, self.pool_size, self.stride)
+        self._x_shape = x.shape
+        return out
+
+    def backward(self, grad_out):
+        self._needs_forward(self._argmax)
+        return F.max_pool2d_backward(grad_out, self._argmax, self._x_shape, self.pool_size,
+                                     self.stride)
 
 
 class Flatten(Layer):

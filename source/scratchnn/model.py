@@ -82,6 +82,9 @@ class Sequential:
             raise TypeError(f"Sequential: dtype must be float32 or float64, got {self.dtype}")
         self.seed = seed
         self.rng = as_generator(seed, "Sequential: seed")
+        # the shape of one sample, learnt from the first batch when no layer declares its
+        # input size (a CNN): it completes summary() and the size checks
+        self._input_shape: tuple | None = None
         self._name_layers()
         self._check_sizes()
         for layer in self.layers:
@@ -122,7 +125,7 @@ class Sequential:
         :attr:`input_features` through every layer's ``output_shape``. Raises ``ValueError``
         where a layer's ``expected_input_features()`` differs from what reaches it."""
         n_in = self.input_features
-        shape = None if n_in is None else (n_in,)
+        shape = self._input_shape if n_in is None else (n_in,)
         shapes = []
         for layer in self.layers:
             expected = layer.expected_input_features()
@@ -305,6 +308,13 @@ class Sequential:
         if n_in is not None and (x.ndim != 2 or x.shape[1] != n_in):
             raise ValueError(f"{who}: the model expects x of shape (N, {n_in}) "
                              f"({self.layers[0].name}), got x of shape {x.shape}")
+        if n_in is None and x.shape[1:] != self._input_shape:
+            self._input_shape = tuple(x.shape[1:])
+            try:  # sizes that do not fit this input are named before any work
+                self._check_sizes()
+            except ValueError as err:
+                self._input_shape = None
+                raise ValueError(f"{who}: for x of shape {x.shape}: {err}") from None
         if y is None:
             return x, None
         y_arr = np.asarray(y)
