@@ -168,4 +168,5 @@ def test_inputs_not_mutated():
 
 def test_public_names():
     assert set(metrics.__all__) == {"accuracy", "precision", "recall", "f1_score",
-                                    "confusion_matrix"}
+                                    "confusion_matrix", "mean_absolute_error",
+                                    "root_mean_squared_error", "r2_score", "roc_auc_score"}

@@ -24,7 +24,8 @@ __all__ = [
     "relu", "relu_backward", "leaky_relu", "leaky_relu_backward",
     "sigmoid", "sigmoid_backward", "tanh", "tanh_backward",
     "softmax", "softmax_backward", "log_softmax", "log_softmax_backward",
-    "mse", "mse_backward", "cross_entropy", "cross_entropy_backward",
+    "mse", "mse_backward", "mae", "mae_backward", "huber", "huber_backward",
+    "cross_entropy", "cross_entropy_backward",
     "binary_cross_entropy", "binary_cross_entropy_backward",
     "dense", "dense_backward", "conv2d", "conv2d_backward", "max_pool2d",
     "max_pool2d_backward", "im2col", "col2im", "conv_output_size",
@@ -202,6 +203,49 @@ def mse_backward(pred, target):
     pred, target = _float(pred, "pred"), _float(target, "target")
     _check_same_shape(pred, target, "mse")
     return (pred - target) * (2.0 / pred.size)
+
+
+def mae(pred, target) -> float:
+    """Mean absolute error over every element: ``L = mean(|pred - target|)`` (PyTorch's
+    ``L1Loss``, Keras' ``mean_absolute_error``). Shapes as :func:`mse`. Returns a float."""
+    pred, target = _float(pred, "pred"), _float(target, "target")
+    _check_same_shape(pred, target, "mae")
+    return float(np.mean(np.abs(pred - target)))
+
+
+def mae_backward(pred, target):
+    """Gradient of :func:`mae`: ``dL/dpred = sign(pred - target) / pred.size`` (0 where they
+    are equal: the subgradient PyTorch uses)."""
+    pred, target = _float(pred, "pred"), _float(target, "target")
+    _check_same_shape(pred, target, "mae")
+    return np.sign(pred - target) * (1.0 / pred.size)
+
+
+def _check_delta(delta) -> float:
+    if not float(delta) > 0:
+        raise ValueError(f"huber: delta must be positive, got {delta}")
+    return float(delta)
+
+
+def huber(pred, target, delta: float = 1.0) -> float:
+    """Huber loss (Huber, 1964), the mean over every element of
+    ``0.5 d**2`` where ``|d| < delta`` and ``delta (|d| - 0.5 delta)`` elsewhere,
+    ``d = pred - target``: quadratic near 0, linear (robust to outliers) beyond ``delta``.
+    PyTorch's ``HuberLoss(delta=...)``, Keras' ``Huber``. Shapes as :func:`mse`.
+    ``ValueError`` for ``delta <= 0``."""
+    pred, target = _float(pred, "pred"), _float(target, "target")
+    _check_same_shape(pred, target, "huber")
+    delta = _check_delta(delta)
+    a = np.abs(pred - target)
+    return float(np.mean(np.where(a < delta, 0.5 * a * a, delta * (a - 0.5 * delta))))
+
+
+def huber_backward(pred, target, delta: float = 1.0):
+    """Gradient of :func:`huber`: ``clip(pred - target, -delta, delta) / pred.size``."""
+    pred, target = _float(pred, "pred"), _float(target, "target")
+    _check_same_shape(pred, target, "huber")
+    delta = _check_delta(delta)
+    return np.clip(pred - target, -delta, delta) * (1.0 / pred.size)
 
 
 def check_labels(labels, num_classes: int, who: str) -> np.ndarray:

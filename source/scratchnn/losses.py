@@ -12,7 +12,7 @@ from . import activations as A
 from . import functional as F
 from .registry import LOSSES, Registrable, register
 
-__all__ = ["Loss", "MSE", "CrossEntropy", "BinaryCrossEntropy", "get"]
+__all__ = ["Loss", "MSE", "MAE", "Huber", "CrossEntropy", "BinaryCrossEntropy", "get"]
 
 
 class Loss(Registrable):
@@ -98,12 +98,45 @@ class Loss(Registrable):
         return f"{type(self).__name__}({args})"
 
 
-@register(aliases=("mse",))
-class MSE(Loss):
+class _RegressionLoss(Loss, register=False):
+    """A loss between predictions and targets of the same shape (a regression)."""
+
+
+@register(aliases=("mse", "mean_squared_error"))
+class MSE(_RegressionLoss):
     """Mean squared error ``mean((pred - target)**2)``; targets shaped like ``pred``."""
 
     _loss_fn = staticmethod(F.mse)
     _grad_fn = staticmethod(F.mse_backward)
+
+
+@register(aliases=("mae", "mean_absolute_error", "l1"))
+class MAE(_RegressionLoss):
+    """Mean absolute error ``mean(|pred - target|)`` (PyTorch's ``L1Loss``); targets shaped
+    like ``pred``. Less sensitive to outliers than :class:`MSE`; its gradient has the same
+    size for every error (``sign(d) / n``), so large errors do not dominate training."""
+
+    _loss_fn = staticmethod(F.mae)
+    _grad_fn = staticmethod(F.mae_backward)
+
+
+@register(aliases=("huber",))
+class Huber(_RegressionLoss):
+    """Huber loss with threshold ``delta`` (default 1.0; PyTorch's ``HuberLoss``, Keras'
+    ``Huber``): quadratic for errors below ``delta``, linear above, see
+    :func:`scratchnn.functional.huber`. ``ValueError`` for ``delta <= 0``."""
+
+    _loss_fn = staticmethod(F.huber)
+    _grad_fn = staticmethod(F.huber_backward)
+
+    def __init__(self, delta: float = 1.0):
+        super().__init__()
+        if not float(delta) > 0:
+            raise ValueError(f"Huber: delta must be positive, got {delta}")
+        self.delta = float(delta)
+
+    def _kwargs(self):
+        return {"delta": self.delta}
 
 
 class _FromLogitsLoss(Loss, register=False):
@@ -156,7 +189,8 @@ class _FromLogitsLoss(Loss, register=False):
         return " / ".join(repr(a) for a in LOSSES.choices(accept=lambda obj: obj is cls))
 
 
-@register(aliases=("cross_entropy", "categorical_crossentropy"))
+@register(aliases=("cross_entropy", "categorical_crossentropy",
+                   "sparse_categorical_crossentropy"))
 class CrossEntropy(_FromLogitsLoss):
     """Categorical cross-entropy for ``(N, C)`` predictions and integer labels ``(N,)`` or
     one-hot targets ``(N, C)``. ``from_logits=True`` (the default, and the stable choice)
@@ -217,9 +251,12 @@ class BinaryCrossEntropy(_FromLogitsLoss):
 
 def get(loss) -> Loss:
     """A :class:`Loss`: an instance is returned unchanged; a name gives a new instance with
-    the default arguments: ``"mse"``, ``"cross_entropy"``/``"categorical_crossentropy"``,
-    ``"binary_cross_entropy"``/``"binary_crossentropy"`` (``from_logits=True``), a class name
-    (``"MSE"``) or the key or alias of a registered loss class of your own.
+    the default arguments: ``"mse"``/``"mean_squared_error"``, ``"mae"``/
+    ``"mean_absolute_error"``/``"l1"``, ``"huber"``, ``"cross_entropy"``/
+    ``"categorical_crossentropy"``/``"sparse_categorical_crossentropy"`` (integer labels or
+    one-hot rows, both accepted), ``"binary_cross_entropy"``/``"binary_crossentropy"`` (the
+    cross-entropies with ``from_logits=True``), a class name (``"MSE"``) or the key or alias
+    of a registered loss class of your own.
 
     Raises ``ValueError`` for anything else, listing the choices."""
     if isinstance(loss, Loss):

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .registry import METRICS
+
 __all__ = ["accuracy", "precision", "recall", "f1_score", "confusion_matrix"]
 
 _AVERAGES = ("auto", "binary", "macro", "micro", "weighted", None)
@@ -225,3 +227,131 @@ def f1_score(y_true, y_pred, average="auto"):
 
 for _fn in (precision, recall, f1_score):
     _fn.__doc__ = _fn.__doc__.replace("{_AVERAGE_DOC}", _AVERAGE_DOC)
+
+
+# -- regression -----------------------------------------------------------------------------
+def _regression_pair(y_true, y_pred, who: str) -> tuple[np.ndarray, np.ndarray]:
+    """Both arrays as float64 of one shape; ``(N,)`` and ``(N, 1)`` are the same targets."""
+    t = np.asarray(y_true, dtype=np.float64)
+    p = np.asarray(y_pred, dtype=np.float64)
+    if t.ndim == 1 and p.ndim == 2 and p.shape[1] == 1:
+        t = t[:, None]
+    if p.ndim == 1 and t.ndim == 2 and t.shape[1] == 1:
+        p = p[:, None]
+    if t.shape != p.shape:
+        raise ValueError(f"{who}: y_true has shape {np.shape(y_true)} but y_pred has shape "
+                         f"{np.shape(y_pred)}; they must match")
+    if t.size == 0:
+        raise ValueError(f"{who}: y_true and y_pred are empty")
+    if not (np.isfinite(t).all() and np.isfinite(p).all()):
+        raise ValueError(f"{who}: y_true or y_pred contains NaN or inf")
+    return t, p
+
+
+def mean_absolute_error(y_true, y_pred) -> float:
+    """``mean(|y_true - y_pred|)`` over every element (scikit-learn's name; ``"mae"`` in
+    ``compile``). Shapes: equal, ``(N,)`` and ``(N, 1)`` interchangeable."""
+    t, p = _regression_pair(y_true, y_pred, "mean_absolute_error")
+    return float(np.mean(np.abs(t - p)))
+
+
+def root_mean_squared_error(y_true, y_pred) -> float:
+    """``sqrt(mean((y_true - y_pred)**2))`` over every element (``"rmse"`` in ``compile``),
+    in the targets' units. Shapes as :func:`mean_absolute_error`."""
+    t, p = _regression_pair(y_true, y_pred, "root_mean_squared_error")
+    return float(np.sqrt(np.mean((t - p) ** 2)))
+
+
+def r2_score(y_true, y_pred) -> float:
+    """Coefficient of determination ``R^2 = 1 - SS_res / SS_tot`` with
+    ``SS_res = sum (y - y_pred)**2`` and ``SS_tot = sum (y - mean(y))**2`` (``"r2"`` in
+    ``compile``): 1 for a perfect fit, 0 for predicting the mean, negative when worse. For
+    several outputs, the mean of the per-output scores (scikit-learn's
+    ``multioutput="uniform_average"``). A constant target gives 1.0 for a perfect fit and
+    0.0 otherwise (scikit-learn's convention)."""
+    t, p = _regression_pair(y_true, y_pred, "r2_score")
+    t2 = t.reshape(len(t), -1)
+    p2 = p.reshape(len(p), -1)
+    ss_res = np.sum((t2 - p2) ** 2, axis=0)
+    ss_tot = np.sum((t2 - t2.mean(axis=0)) ** 2, axis=0)
+    scores = np.where(ss_tot > 0, 1 - _safe_div(ss_res, ss_tot), np.where(ss_res == 0, 1.0, 0.0))
+    return float(np.mean(scores))
+
+
+# -- ranking --------------------------------------------------------------------------------
+def _average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks 1..n of ``values``; tied values share the mean of their ranks."""
+    order = np.argsort(values, kind="mergesort")
+    sorted_values = values[order]
+    ranks = np.empty(len(values), dtype=np.float64)
+    # runs of equal values: each gets the mean of the positions it spans
+    starts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
+    ends = np.r_[starts[1:], len(values)]
+    mean_rank = (starts + ends + 1) / 2.0
+    ranks[order] = np.repeat(mean_rank, ends - starts)
+    return ranks
+
+
+def _binary_auc(is_positive: np.ndarray, score: np.ndarray) -> float:
+    n_pos = int(is_positive.sum())
+    n_neg = len(is_positive) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError("roc_auc_score: y_true has only one class; ROC AUC needs both "
+                         "positive and negative samples")
+    ranks = _average_ranks(score)
+    # Mann-Whitney U: the probability that a random positive outscores a random negative
+    return float((ranks[is_positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def roc_auc_score(y_true, y_score) -> float:
+    """Area under the ROC curve: the probability that a random positive sample is scored
+    above a random negative one (ties count 1/2; the Mann-Whitney U statistic, Hanley &
+    McNeil 1982). ``"roc_auc"`` in ``compile``.
+
+    Binary: ``y_true`` labels 0/1 ``(N,)``/``(N, 1)``, ``y_score`` ``(N,)``/``(N, 1)`` scores
+    of the positive class (probabilities or logits: only their order matters).
+    Two columns ``(N, 2)`` (a softmax over two classes) count as binary, on column 1.
+    Multiclass: ``y_true`` labels ``(N,)`` or one-hot ``(N, C)``, ``y_score`` ``(N, C)``
+    probabilities; the unweighted mean of the one-vs-rest AUCs (scikit-learn's
+    ``multi_class="ovr", average="macro"``). Raises ``ValueError`` when a class has no
+    positive or no negative sample, or for shapes that do not fit.
+    """
+    score = np.asarray(y_score, dtype=np.float64)
+    if not np.isfinite(score).all():
+        raise ValueError(f"roc_auc_score: y_score contains NaN or inf (shape {score.shape})")
+    if score.ndim == 2 and score.shape[1] == 1:
+        score = score[:, 0]
+    elif score.ndim == 2 and score.shape[1] == 2:
+        # two classes: the positive column (column 0 holds the same order reversed, up to
+        # rounding, which would otherwise create ties of its own)
+        score = score[:, 1]
+    labels, width = _to_labels(y_true, "y_true", allow_probabilities=False)
+    if len(labels) != len(score):
+        raise ValueError(f"roc_auc_score: y_true has {len(labels)} samples but y_score has "
+                         f"{len(score)}")
+    if score.ndim == 1:
+        if labels.size and labels.max() > 1:
+            raise ValueError("roc_auc_score: binary scores (N,) need labels 0/1; for "
+                             "several classes pass scores of shape (N, C)")
+        return _binary_auc(labels == 1, score)
+    if score.ndim != 2 or (width is not None and width != score.shape[1]):
+        raise ValueError(f"roc_auc_score: y_score must be (N,) or (N, C), got {score.shape}")
+    return float(np.mean([_binary_auc(labels == c, score[:, c])
+                          for c in range(score.shape[1])]))
+
+
+__all__ += ["mean_absolute_error", "root_mean_squared_error", "r2_score", "roc_auc_score"]
+
+
+# The names compile(metrics=[...]) accepts and the logs use: the key is the log name.
+for _fn, _key, _aliases in (
+        (accuracy, "accuracy", ("acc",)), (precision, "precision", ()),
+        (recall, "recall", ()), (f1_score, "f1_score", ("f1",)),
+        (roc_auc_score, "roc_auc", ("roc_auc_score", "auc")),
+        (mean_absolute_error, "mae", ("mean_absolute_error",)),
+        (root_mean_squared_error, "rmse", ("root_mean_squared_error",)),
+        (r2_score, "r2", ("r2_score",))):
+    METRICS.add(_fn, name=_key, aliases=_aliases)
+
+#: Metrics that compare class labels (their targets must be labels or one-hot rows).
+CLASSIFICATION = ("accuracy", "precision", "recall", "f1_score", "roc_auc")

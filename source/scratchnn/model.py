@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from . import callbacks as cbks
+from . import functional as F
 from . import losses as losses_mod
 from . import metrics as metrics_mod
 from . import optimizers as optimizers_mod
 from .activations import Sigmoid
 from .core import Layer, declared, flatten_parameters
 from .data import DataLoader
-from .registry import MODELS
+from .registry import METRICS, MODELS
 from .rng import as_generator
 from .serialization import save_model
 
@@ -19,7 +20,6 @@ __all__ = ["Sequential"]
 
 _PREDICT_BATCH = 1024
 _DEFAULT_METRICS = ("accuracy",)
-_SCALAR_METRICS = ("accuracy", "precision", "recall", "f1_score")
 
 
 def _as_float_input(x, dtype, who: str, name: str = "x") -> np.ndarray:
@@ -271,31 +271,47 @@ class Sequential:
 
     def compile(self, loss="cross_entropy", optimizer="adam", metrics=_DEFAULT_METRICS):
         """Choose the loss (a :mod:`~scratchnn.losses` object or name), the optimizer (object
-        or name) and the metrics to report: any of ``accuracy`` (alias ``acc``),
-        ``precision``, ``recall``, ``f1_score``. By default classification losses report
-        accuracy and ``MSE`` reports nothing but the loss."""
+        or name) and the metrics to report, each a name or a function
+        ``fn(y_true, y_pred) -> float``: ``accuracy`` (``acc``), ``precision``, ``recall``,
+        ``f1_score``, ``roc_auc``, ``mae``, ``rmse``, ``r2`` (see :mod:`scratchnn.metrics`).
+        By default classification losses report accuracy and regression losses nothing but
+        the loss. The logs name a metric by its name, a function by its ``__name__``; a model
+        with a function metric saves only once the function is registered
+        (``scratchnn.register(fn, kind="metric")``). Raises ``ValueError`` for an unknown
+        metric and for combinations that cannot work (see the library reference)."""
         loss = losses_mod.get(loss)
         optimizer = optimizers_mod.get(optimizer)
-        if metrics is _DEFAULT_METRICS and isinstance(loss, losses_mod.MSE):
+        regression = isinstance(loss, losses_mod._RegressionLoss)
+        if metrics is _DEFAULT_METRICS and regression:
             metrics = ()
-        metrics = [metrics] if isinstance(metrics, str) else list(metrics or [])
-        metrics = ["accuracy" if m == "acc" else m for m in metrics]
+        metrics = [metrics] if isinstance(metrics, str) or callable(metrics) \
+            else list(metrics or [])
+        specs = []
         for m in metrics:
-            if m not in _SCALAR_METRICS:
-                raise ValueError(f"compile: unknown metric {m!r}; choose from "
-                                 f"{list(_SCALAR_METRICS)}")
+            if callable(m):
+                key = METRICS._key_of.get(m)
+                name = m.__name__ if key is None else key.rsplit(".", 1)[-1]
+                specs.append((name, m))
+            else:
+                fn = METRICS.get(m, what="metric")
+                specs.append((METRICS.key_of(fn).rsplit(".", 1)[-1], fn))
+        names = [name for name, _ in specs]
+        if len(set(names)) != len(names):
+            raise ValueError(f"compile: metric names must be unique, got {names}")
         # Mismatches that would otherwise train without complaint and report wrong
         # metrics, or fail only after a whole epoch: refused here, before any work.
         last = self.layers[-1]
         loss.check_output_layer(last)
-        if (metrics and isinstance(loss, losses_mod.MSE) and self.output_features == 1
+        classification = [m for m in names if m in metrics_mod.CLASSIFICATION]
+        if (classification and regression and self.output_features == 1
                 and not isinstance(last, Sigmoid)):
             raise ValueError(
-                f"compile: {metrics} are classification metrics, but the model has one "
-                f"unbounded output trained with MSE (a regression). Use metrics=[] (the loss "
-                f"is the regression measure), or a classification loss "
+                f"compile: {classification} are classification metrics, but the model has "
+                f"one unbounded output trained with {type(loss).__name__} (a regression). "
+                f"Use regression metrics (mae, rmse, r2), or a classification loss "
                 f"(cross_entropy / binary_crossentropy) for classes.")
-        self.loss, self.optimizer, self.metrics = loss, optimizer, metrics
+        self.loss, self.optimizer = loss, optimizer
+        self.metrics, self._metric_fns = names, [fn for _, fn in specs]
         return self
 
     def _require_compiled(self, who: str) -> None:
@@ -333,28 +349,33 @@ class Sequential:
     def _check_metric_targets(self, y, who: str) -> None:
         """Classification metrics need labels or one-hot rows: say so before training, naming
         the metric, rather than fail at the end of the first epoch."""
-        if not self.metrics or y.dtype.kind != "f":
+        classification = [m for m in self.metrics if m in metrics_mod.CLASSIFICATION]
+        if not classification or y.dtype.kind != "f":
             return
         try:
             metrics_mod._to_labels(y, "y", allow_probabilities=False)
         except ValueError as err:
             raise ValueError(
-                f"{who}: the metric {self.metrics[0]!r} needs class labels (N,) or one-hot "
+                f"{who}: the metric {classification[0]!r} needs class labels (N,) or one-hot "
                 f"rows, but y of shape {y.shape} does not hold them ({err}). For a "
                 f"regression, compile with metrics=[].") from None
 
-    def _metric_inputs(self, outputs: np.ndarray) -> np.ndarray:
-        """Model outputs as the metrics expect them (probabilities for a sigmoid-logit model)."""
-        if isinstance(self.loss, losses_mod.BinaryCrossEntropy) and self.loss.from_logits:
-            from .functional import sigmoid
-            return sigmoid(outputs)
+    def _probabilities(self, outputs: np.ndarray) -> np.ndarray:
+        """Outputs of a from-logits classifier as probabilities (softmax or sigmoid); any
+        other model's outputs unchanged."""
+        loss = self.loss
+        if isinstance(loss, losses_mod.BinaryCrossEntropy) and loss.from_logits:
+            return F.sigmoid(outputs)
+        if isinstance(loss, losses_mod.CrossEntropy) and loss.from_logits:
+            return F.softmax(outputs)
         return outputs
 
     def _compute_metrics(self, y, outputs) -> dict:
         if not np.all(np.isfinite(outputs)):  # a diverged model: report NaN, do not crash
             return {m: float("nan") for m in self.metrics}
-        pred = self._metric_inputs(outputs)
-        return {m: float(getattr(metrics_mod, m)(y, pred)) for m in self.metrics}
+        pred = self._probabilities(outputs)
+        return {m: float(fn(y, pred))
+                for m, fn in zip(self.metrics, self._metric_fns, strict=True)}
 
     def train_step(self, x, y) -> tuple[float, np.ndarray]:
         """One update on a batch: forward (training mode), loss, backward, optimizer step.
@@ -474,6 +495,21 @@ class Sequential:
         batch_size = _check_batch_size(batch_size, "evaluate")
         x, y = self._prepare(x, y, "evaluate")
         return self._evaluate_prepared(x, y, batch_size)
+
+    def predict_proba(self, x, batch_size: int = _PREDICT_BATCH) -> np.ndarray:
+        """Class probabilities for ``x`` in eval mode: ``softmax(predict(x))`` ``(N, C)`` for
+        a model compiled with ``CrossEntropy(from_logits=True)``, ``sigmoid(predict(x))``
+        ``(N, 1)`` (the positive class) for ``BinaryCrossEntropy(from_logits=True)``, and
+        ``predict(x)`` when the loss takes probabilities (the model ends in its Softmax or
+        Sigmoid). Keras' old ``predict_proba``, scikit-learn's name. Raises
+        ``RuntimeError`` before ``compile`` (the loss says whether outputs are logits) and
+        ``TypeError`` for a regression loss, which has no probabilities."""
+        self._require_compiled("predict_proba")
+        if isinstance(self.loss, losses_mod._RegressionLoss):
+            raise TypeError(f"predict_proba: the model is trained with "
+                            f"{type(self.loss).__name__}, a regression loss; its outputs are "
+                            f"not probabilities (use predict)")
+        return self._probabilities(self.predict(x, batch_size))
 
     def predict(self, x, batch_size: int = _PREDICT_BATCH) -> np.ndarray:
         """Model outputs for ``x (N, features)`` in eval mode, shape ``(N, outputs)``. For a

@@ -229,6 +229,8 @@ LOSSES = Registry("loss")
 OPTIMIZERS = Registry("optimizer")
 SCHEDULES = Registry("schedule")
 INITIALIZERS = Registry("initializer", fold_case=True)
+#: Metric functions ``fn(y_true, y_pred) -> float`` for ``compile(metrics=[...])``.
+METRICS = Registry("metric")
 #: Model classes; ``load_model`` builds its model from here (so it needs no import of
 #: ``scratchnn.model``, which imports the saving code).
 MODELS = Registry("model")
@@ -252,7 +254,7 @@ class Registrable:
             cls._registry.add(cls)
 
 
-def register(obj=None, *, name: str | None = None, aliases=()):
+def register(obj=None, *, name: str | None = None, aliases=(), kind: str = "initializer"):
     """Register a class or an initializer function, as a decorator or a call.
 
     ``@register`` / ``register(obj)``: a function becomes an initializer known by its key
@@ -264,7 +266,9 @@ def register(obj=None, *, name: str | None = None, aliases=()):
 
     The registry is chosen by the base class (a :class:`Layer`, :class:`Loss`,
     :class:`Optimizer`, :class:`Schedule` or :class:`Initializer` subclass); a plain function
-    is an initializer ``fn(shape, rng=None, dtype=np.float32) -> ndarray``. Returns ``obj``.
+    is an initializer ``fn(shape, rng=None, dtype=np.float32) -> ndarray``, or with
+    ``kind="metric"`` a metric ``fn(y_true, y_pred) -> float`` that a saved model compiled
+    with it can name (``compile(metrics=[fn])``). Returns ``obj``.
 
     Raises ``TypeError`` for anything else, ``ValueError`` for a name already taken by
     another class or function (built-ins included).
@@ -275,7 +279,11 @@ def register(obj=None, *, name: str | None = None, aliases=()):
                 and "_registry" not in target.__dict__:
             target._registry.add(target, name=name, aliases=aliases)
         elif isinstance(target, types.FunctionType):
-            INITIALIZERS.add(target, name=name, aliases=aliases)
+            if kind not in ("initializer", "metric"):
+                raise ValueError(f"register: kind must be 'initializer' or 'metric', got "
+                                 f"{kind!r}")
+            registry = METRICS if kind == "metric" else INITIALIZERS
+            registry.add(target, name=name, aliases=aliases)
         else:
             raise TypeError(
                 f"register: expected a subclass of Layer, Loss, Optimizer, Schedule or "

@@ -33,7 +33,7 @@ import zipfile
 
 import numpy as np
 
-from .registry import LAYERS, LOSSES, MODELS, OPTIMIZERS, Registry
+from .registry import LAYERS, LOSSES, METRICS, MODELS, OPTIMIZERS, Registry
 from .schedules import Schedule
 
 __all__ = ["save_model", "load_model"]
@@ -56,6 +56,18 @@ def _describe(registry: Registry, obj, who: str) -> dict:
     return spec
 
 
+def _describe_metric(fn) -> str:
+    """The registered key of a metric function (what ``compile`` accepts back); ``TypeError``
+    for an unregistered one, which ``load_model`` could not find."""
+    try:
+        return METRICS.key_of(fn)
+    except TypeError:
+        name = getattr(fn, "__name__", repr(fn))
+        raise TypeError(f"save: the metric function {name} cannot be saved: it is not "
+                        f"registered, so load_model could not find it again. Register it "
+                        f"first: scratchnn.register({name}, kind='metric')") from None
+
+
 def _layer_entry(layer) -> dict:
     spec = _describe(LAYERS, layer, f"layer {layer.name} ({type(layer).__name__})")
     return {"class": spec["class"], "name": layer.name, "config": spec["config"]}
@@ -68,7 +80,7 @@ def _config(model) -> dict:
     }
     if model.loss is not None:
         config["loss"] = _describe(LOSSES, model.loss, f"the loss {type(model.loss).__name__}")
-        config["metrics"] = list(model.metrics)
+        config["metrics"] = [_describe_metric(fn) for fn in model._metric_fns]
         opt = model.optimizer
         try:
             config["optimizer"] = _describe(OPTIMIZERS, opt, f"the optimizer "

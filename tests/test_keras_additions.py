@@ -1,0 +1,198 @@
+"""What an early-Keras user misses (issue 17): MAE and Huber losses and the Keras loss names,
+regression and ranking metrics, metric functions of one's own, predict_proba. Formulas are
+compared with PyTorch and scikit-learn (each skipped when missing) and with finite
+differences."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import scratchnn as snn
+from scratchnn import functional as F
+from scratchnn import losses
+from scratchnn import metrics as M
+from scratchnn.activations import ReLU, Softmax
+from scratchnn.gradcheck import numerical_gradient, rel_error
+from scratchnn.layers import Dense
+
+
+def _regression(n=80, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 3))
+    return x, x @ np.array([1.5, -2.0, 0.5]) + 0.1 * rng.standard_normal(n)
+
+
+# -- losses -----------------------------------------------------------------------------------
+@pytest.mark.torch
+@pytest.mark.parametrize("name, delta", [("mae", None), ("huber", 0.5), ("huber", 1.0),
+                                         ("huber", 2.0)])
+def test_mae_and_huber_match_pytorch(name, delta):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    pred, target = rng.standard_normal((7, 3)) * 2, rng.standard_normal((7, 3))
+    pred[0, 0] = target[0, 0]  # an exact zero error: the subgradient 0, as PyTorch
+    tp = torch.tensor(pred, requires_grad=True)
+    if name == "mae":
+        tl = torch.nn.L1Loss()(tp, torch.tensor(target))
+        ours, grad = F.mae(pred, target), F.mae_backward(pred, target)
+    else:
+        tl = torch.nn.HuberLoss(delta=delta)(tp, torch.tensor(target))
+        ours, grad = F.huber(pred, target, delta), F.huber_backward(pred, target, delta)
+    tl.backward()
+    assert ours == pytest.approx(tl.item(), rel=1e-12)
+    np.testing.assert_allclose(grad, tp.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("loss", [losses.MAE(), losses.Huber(0.7)])
+def test_mae_and_huber_gradients_match_finite_differences(loss):
+    rng = np.random.default_rng(1)
+    pred, target = rng.standard_normal((5, 2)), rng.standard_normal((5, 2))
+    loss(pred, target)
+    numeric = numerical_gradient(lambda p: loss.forward(p, target), pred)
+    assert rel_error(loss.backward(), numeric) < 1e-8
+
+
+@pytest.mark.parametrize("name, cls", [("mae", losses.MAE), ("mean_absolute_error", losses.MAE),
+                                       ("l1", losses.MAE), ("huber", losses.Huber),
+                                       ("mean_squared_error", losses.MSE),
+                                       ("sparse_categorical_crossentropy",
+                                        losses.CrossEntropy)])
+def test_the_loss_names_keras_users_type(name, cls):
+    assert type(losses.get(name)) is cls
+
+
+def test_huber_rejects_a_non_positive_delta():
+    with pytest.raises(ValueError, match="delta must be positive"):
+        losses.Huber(0.0)
+    with pytest.raises(ValueError, match="delta must be positive"):
+        F.huber(np.zeros(2), np.zeros(2), delta=-1)
+
+
+def test_a_huber_model_fits_a_regression_with_outliers_and_saves(tmp_path):
+    x, y = _regression()
+    y = y.copy()
+    y[:4] += 50.0  # outliers: MSE bends towards them, Huber much less
+    fits = {}
+    for loss in ("mse", losses.Huber(1.0)):
+        model = snn.Sequential([Dense(3, 1)], seed=0).compile(loss, snn.optimizers.Adam(0.05),
+                                                              metrics=["mae"])
+        model.fit(x, y, epochs=60, batch_size=16, verbose=0)
+        fits[type(model.loss).__name__] = model
+    w_true = np.array([1.5, -2.0, 0.5])
+    errors = {k: np.abs(m.layers[0].W.value.ravel() - w_true).max() for k, m in fits.items()}
+    assert errors["Huber"] < errors["MSE"], errors
+    fits["Huber"].save(tmp_path / "h.npz")
+    loaded = snn.load_model(tmp_path / "h.npz")
+    assert isinstance(loaded.loss, losses.Huber) and loaded.loss.delta == 1.0
+
+
+# -- metrics ----------------------------------------------------------------------------------
+@pytest.fixture
+def sk():
+    return pytest.importorskip("sklearn.metrics")
+
+
+def test_regression_metrics_match_scikit_learn(sk):
+    rng = np.random.default_rng(0)
+    t = rng.standard_normal((40, 2))
+    p = t + 0.5 * rng.standard_normal((40, 2))
+    assert M.mean_absolute_error(t, p) == pytest.approx(sk.mean_absolute_error(t, p))
+    assert M.root_mean_squared_error(t, p) == pytest.approx(
+        np.sqrt(sk.mean_squared_error(t, p)))
+    assert M.r2_score(t, p) == pytest.approx(sk.r2_score(t, p))
+    assert M.r2_score(t[:, 0], p[:, :1]) == pytest.approx(sk.r2_score(t[:, 0], p[:, 0]))
+    const = np.ones(5)
+    assert M.r2_score(const, const) == 1.0 and M.r2_score(const, const + 1) == 0.0
+
+
+def test_roc_auc_matches_scikit_learn_with_ties_and_several_classes(sk):
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 60)
+    scores = np.round(rng.random(60), 1)  # many ties
+    assert M.roc_auc_score(y, scores) == pytest.approx(sk.roc_auc_score(y, scores))
+    y3 = rng.integers(0, 3, 90)
+    probs = rng.random((90, 3))
+    probs /= probs.sum(axis=1, keepdims=True)
+    assert M.roc_auc_score(y3, probs) == pytest.approx(
+        sk.roc_auc_score(y3, probs, multi_class="ovr"))
+    assert M.roc_auc_score(np.eye(3)[y3], probs) == pytest.approx(M.roc_auc_score(y3, probs))
+
+
+def test_roc_auc_needs_both_classes():
+    with pytest.raises(ValueError, match="only one class"):
+        M.roc_auc_score(np.ones(4, int), np.arange(4.0))
+
+
+def test_regression_metrics_are_logged_under_their_names():
+    x, y = _regression()
+    model = snn.Sequential([Dense(3, 1)], seed=0)
+    model.compile("mse", snn.optimizers.Adam(0.05), metrics=["mae", "rmse", "r2"])
+    history = model.fit(x, y, epochs=40, batch_size=16, verbose=0, validation_split=0.25)
+    assert {"mae", "rmse", "r2", "val_mae", "val_rmse", "val_r2"} <= set(history.history)
+    result = model.evaluate(x, y)
+    assert result["r2"] > 0.99
+    assert result["rmse"] == pytest.approx(np.sqrt(result["loss"]), rel=1e-4)
+
+
+def test_roc_auc_of_a_from_logits_classifier_is_computed_on_probabilities(sk):
+    (x, y), _ = snn.datasets.load_breast_cancer(test_size=0.2, seed=0)
+    x = (x - x.mean(axis=0)) / x.std(axis=0)
+    model = snn.Sequential([Dense(30, 8), ReLU(), Dense(8, 2)], seed=0)
+    model.compile("sparse_categorical_crossentropy", "adam", metrics=["acc", "roc_auc"])
+    model.fit(x, y, epochs=10, verbose=0)
+    proba = model.predict_proba(x)
+    assert model.evaluate(x, y)["roc_auc"] > 0.9
+    assert model.evaluate(x, y)["roc_auc"] == pytest.approx(
+        sk.roc_auc_score(y, proba[:, 1]), rel=1e-6)
+
+
+def test_a_metric_function_of_ones_own(tmp_path):
+    def within_one(y_true, y_pred):
+        return float(np.mean(np.abs(np.ravel(y_true) - np.ravel(y_pred)) < 1.0))
+
+    x, y = _regression()
+    model = snn.Sequential([Dense(3, 1)], seed=0)
+    model.compile("mse", snn.optimizers.Adam(0.05), metrics=[within_one])
+    history = model.fit(x, y, epochs=30, verbose=0)
+    assert history.history["within_one"][-1] > history.history["within_one"][0]
+    with pytest.raises(TypeError, match=r"within_one.*register\(within_one, kind='metric'\)"):
+        model.save(tmp_path / "m.npz")
+    assert not (tmp_path / "m.npz").exists()
+    snn.register(within_one, kind="metric")
+    model.save(tmp_path / "m.npz")
+    loaded = snn.load_model(tmp_path / "m.npz")
+    assert loaded.metrics == ["within_one"]
+    assert loaded.evaluate(x, y) == model.evaluate(x, y)
+
+
+def test_unknown_and_repeated_metrics_are_refused():
+    model = snn.Sequential([Dense(3, 2)], seed=0)
+    with pytest.raises(ValueError, match="unknown metric 'top_5'"):
+        model.compile(metrics=["top_5"])
+    with pytest.raises(ValueError, match="unique"):
+        model.compile(metrics=["acc", "accuracy"])
+
+
+# -- predict_proba ----------------------------------------------------------------------------
+def test_predict_proba_for_every_kind_of_classifier():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((6, 3))
+    logits = snn.Sequential([Dense(3, 4)], seed=0).compile("cross_entropy")
+    p = logits.predict_proba(x)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(p, F.softmax(logits.predict(x)), rtol=1e-6)
+    binary = snn.Sequential([Dense(3, 1)], seed=0).compile("binary_crossentropy")
+    np.testing.assert_allclose(binary.predict_proba(x), F.sigmoid(binary.predict(x)))
+    head = snn.Sequential([Dense(3, 4), Softmax()], seed=0)
+    head.compile(losses.CrossEntropy(from_logits=False))
+    np.testing.assert_array_equal(head.predict_proba(x), head.predict(x))
+
+
+def test_predict_proba_refuses_what_has_no_probabilities():
+    model = snn.Sequential([Dense(3, 1)], seed=0)
+    with pytest.raises(RuntimeError, match="compile"):
+        model.predict_proba(np.zeros((2, 3)))
+    model.compile("mse")
+    with pytest.raises(TypeError, match="regression loss"):
+        model.predict_proba(np.zeros((2, 3)))
