@@ -39,6 +39,12 @@ OPTIMIZERS = {
     "rmsprop": lambda: optimizers.RMSProp(0.01, weight_decay=0.01),
     "adam": lambda: optimizers.Adam(0.01, weight_decay=0.001),
     "adamw": lambda: optimizers.AdamW(0.01, weight_decay=0.05),
+    "adagrad": lambda: optimizers.Adagrad(0.05, weight_decay=0.01),
+    # issue 17: decay with exclusions, coupled and decoupled
+    "momentum_exclude": lambda: optimizers.Momentum(0.05, weight_decay=0.05,
+                                                    exclude_from_weight_decay=["b"]),
+    "adamw_exclude": lambda: optimizers.AdamW(0.01, weight_decay=0.05,
+                                              exclude_from_weight_decay=["b", "dense_2.*"]),
 }
 
 

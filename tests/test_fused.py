@@ -24,6 +24,8 @@ RULES = {
                  lambda p, g, s, t, tmp: _fused.nesterov(p, g, s[0], 0.05, 0.8, tmp), 1),
     "rmsprop": (lambda p, g, s, t: F.rmsprop(p, g, s[0], 0.01, 0.9, 1e-6),
                 lambda p, g, s, t, tmp: _fused.rmsprop(p, g, s[0], 0.01, 0.9, 1e-6, tmp), 1),
+    "adagrad": (lambda p, g, s, t: F.adagrad(p, g, s[0], 0.05, 1e-10),
+                lambda p, g, s, t, tmp: _fused.adagrad(p, g, s[0], 0.05, 1e-10, tmp), 1),
     "adam": (lambda p, g, s, t: F.adam(p, g, s[0], s[1], t, 0.01, 0.8, 0.99, 1e-7),
              lambda p, g, s, t, tmp: _fused.adam(p, g, s[0], s[1], t, 0.01, 0.8, 0.99, 1e-7,
                                                  tmp), 2),

@@ -196,3 +196,39 @@ def test_predict_proba_refuses_what_has_no_probabilities():
     model.compile("mse")
     with pytest.raises(TypeError, match="regression loss"):
         model.predict_proba(np.zeros((2, 3)))
+
+
+# -- optimizers -------------------------------------------------------------------------------
+def test_weight_decay_exclusions_by_name_and_pattern(tmp_path):
+    from scratchnn.layers import BatchNorm
+
+    model = snn.Sequential([Dense(4, 8), BatchNorm(8), Dense(8, 3)], seed=0)
+    opt = snn.optimizers.AdamW(weight_decay=0.1,
+                               exclude_from_weight_decay=["b", "batchnorm_*"])
+    assert [p.name for p in model.parameters() if opt.decays(p)] == ["dense_0.W", "dense_1.W"]
+    x = np.random.default_rng(0).standard_normal((32, 4))
+    y = np.arange(32) % 3
+    model.compile("cross_entropy", opt).fit(x, y, epochs=2, verbose=0)
+    model.save(tmp_path / "m.npz")
+    loaded = snn.load_model(tmp_path / "m.npz")
+    assert loaded.optimizer.exclude_from_weight_decay == ["b", "batchnorm_*"]
+    with pytest.raises(ValueError, match="exclude_from_weight_decay"):
+        snn.optimizers.SGD(exclude_from_weight_decay=[3])
+
+
+def test_an_excluded_parameter_really_gets_no_decay():
+    # zero gradients: only the decay moves a weight
+    from scratchnn.core import Parameter
+
+    for opt in (snn.optimizers.SGD(0.1, weight_decay=0.5, exclude_from_weight_decay="b"),
+                snn.optimizers.AdamW(0.1, weight_decay=0.5, exclude_from_weight_decay="b")):
+        W, b = Parameter(np.ones((2, 2)), "d.W"), Parameter(np.ones(2), "d.b")
+        W.grad, b.grad = np.zeros((2, 2)), np.zeros(2)
+        opt.step([W, b])
+        assert np.all(W.value < 1) and np.all(b.value == 1), type(opt).__name__
+
+
+def test_adagrad_by_name_and_its_errors():
+    assert type(snn.optimizers.get("adagrad")) is snn.optimizers.Adagrad
+    with pytest.raises(ValueError, match="eps must be positive"):
+        snn.optimizers.Adagrad(eps=0)

@@ -259,6 +259,21 @@ OPTIMIZER_PAIRS = {
     "AdamW": (lambda: O.AdamW(lr=0.01, weight_decay=0.1),
               lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.1)),
     "AdamW_default": (lambda: O.AdamW(), lambda p: torch.optim.AdamW(p)),
+    "Adagrad": (lambda: O.Adagrad(lr=0.05, eps=1e-6),
+                lambda p: torch.optim.Adagrad(p, lr=0.05, eps=1e-6)),
+    "Adagrad_default": (lambda: O.Adagrad(), lambda p: torch.optim.Adagrad(p)),
+    "Adagrad_L2": (lambda: O.Adagrad(lr=0.05, weight_decay=0.1),
+                   lambda p: torch.optim.Adagrad(p, lr=0.05, weight_decay=0.1)),
+    # no decay on the bias: ours by name, PyTorch's by a parameter group
+    "AdamW_exclude_bias": (
+        lambda: O.AdamW(lr=0.01, weight_decay=0.1, exclude_from_weight_decay=["b"]),
+        lambda p: torch.optim.AdamW([{"params": [p[0]]},
+                                     {"params": [p[1]], "weight_decay": 0.0}],
+                                    lr=0.01, weight_decay=0.1)),
+    "SGD_L2_exclude_bias": (
+        lambda: O.SGD(lr=0.1, weight_decay=0.05, exclude_from_weight_decay="b"),
+        lambda p: torch.optim.SGD([{"params": [p[0]]}, {"params": [p[1]], "weight_decay": 0.0}],
+                                  lr=0.1, weight_decay=0.05)),
 }
 
 

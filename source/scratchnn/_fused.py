@@ -61,6 +61,17 @@ def rmsprop(param, grad, sq_avg, lr: float, rho: float, eps: float, scratch) -> 
     param -= scratch
 
 
+def adagrad(param, grad, sum_sq, lr: float, eps: float, scratch) -> None:
+    """:func:`scratchnn.functional.adagrad` in place (``param`` and ``sum_sq``)."""
+    np.multiply(grad, grad, out=scratch)
+    sum_sq += scratch
+    np.sqrt(sum_sq, out=scratch)
+    scratch += eps
+    np.divide(grad, scratch, out=scratch)
+    scratch *= lr
+    param -= scratch
+
+
 def adam(param, grad, m, v, t: int, lr: float, beta1: float, beta2: float, eps: float,
          scratch) -> None:
     """:func:`scratchnn.functional.adam` in place (``param``, ``m`` and ``v``); ``t >= 1``.

@@ -31,7 +31,7 @@ __all__ = [
     "max_pool2d_backward", "im2col", "col2im", "conv_output_size",
     "dropout", "dropout_backward",
     "batch_norm", "batch_norm_backward",
-    "sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw", "clip_grad_norm",
+    "sgd", "momentum", "nesterov", "rmsprop", "adagrad", "adam", "adamw", "clip_grad_norm",
     "flush_to_zero", "check_labels", "prob_bounds",
 ]
 
@@ -725,6 +725,18 @@ def adamw(param, grad, m, v, t: int, lr: float = 1e-3, beta1: float = 0.9,
     enters ``m`` or ``v``. Returns ``(param, m, v)``.
     """
     return adam(param * (1 - lr * weight_decay), grad, m, v, t, lr, beta1, beta2, eps)
+
+
+def adagrad(param, grad, sum_sq, lr: float = 0.01, eps: float = 1e-10):
+    """Adagrad (Duchi, Hazan & Singer, 2011): each weight's step shrinks with the sum of its
+    past squared gradients.
+
+    ``sum_sq <- sum_sq + g**2``, ``param <- param - lr g / (sqrt(sum_sq) + eps)`` (PyTorch's
+    ``Adagrad`` with its defaults ``lr=0.01``, ``eps=1e-10``, no learning-rate decay and an
+    initial accumulator of 0). Returns ``(param, sum_sq)``.
+    """
+    sum_sq = sum_sq + grad * grad
+    return param - lr * grad / (np.sqrt(sum_sq) + eps), sum_sq
 
 
 def flush_to_zero(state, scratch=None):

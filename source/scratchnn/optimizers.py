@@ -6,7 +6,10 @@ Every optimizer accepts
 * ``weight_decay``: L2 regularization added to the gradient, ``g <- g + weight_decay * w``
   (for :class:`AdamW` it is the *decoupled* decay instead);
 * ``clip_norm``: if set, gradients are rescaled so that their global L2 norm over all
-  parameters is at most ``clip_norm`` (applied before weight decay).
+  parameters is at most ``clip_norm`` (applied before weight decay);
+* ``exclude_from_weight_decay``: parameter names or patterns that get no weight decay, e.g.
+  ``("b", "gamma", "beta")`` for every bias and batch-norm parameter, as is common practice
+  with AdamW (see :meth:`Optimizer.decays`).
 
 The update rules are the formulas of :mod:`scratchnn.functional` (the textbook forms); the
 classes keep the state (one entry per parameter) and run the rules through their in-place
@@ -19,13 +22,15 @@ The state can be read and restored with :meth:`Optimizer.state_dict` and
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
+
 import numpy as np
 
 from . import _fused, schedules
 from . import functional as F
 from .registry import OPTIMIZERS, Registrable, register
 
-__all__ = ["Optimizer", "SGD", "Momentum", "RMSProp", "Adam", "AdamW", "get"]
+__all__ = ["Optimizer", "SGD", "Momentum", "RMSProp", "Adagrad", "Adam", "AdamW", "get"]
 
 
 class Optimizer(Registrable):
@@ -44,7 +49,8 @@ class Optimizer(Registrable):
     _decoupled_decay = False
     _flush_every = 8
 
-    def __init__(self, lr=0.01, weight_decay: float = 0.0, clip_norm: float | None = None):
+    def __init__(self, lr=0.01, weight_decay: float = 0.0, clip_norm: float | None = None,
+                 exclude_from_weight_decay=None):
         if isinstance(lr, dict):  # a saved schedule (see schedules.to_config)
             lr = schedules.from_config(lr)
         if not callable(lr) and not float(lr) > 0:
@@ -55,12 +61,31 @@ class Optimizer(Registrable):
         if clip_norm is not None and clip_norm <= 0:
             raise ValueError(f"{type(self).__name__}: clip_norm must be positive, got "
                              f"{clip_norm}")
+        if isinstance(exclude_from_weight_decay, str):
+            exclude_from_weight_decay = [exclude_from_weight_decay]
+        exclude = [] if exclude_from_weight_decay is None else list(exclude_from_weight_decay)
+        if not all(isinstance(e, str) and e for e in exclude):
+            raise ValueError(f"{type(self).__name__}: exclude_from_weight_decay must be "
+                             f"parameter names or patterns, got {exclude_from_weight_decay!r}")
         self.lr = lr
         self.weight_decay = float(weight_decay)
         self.clip_norm = clip_norm
+        self.exclude_from_weight_decay = exclude
+        self._rule_decay = self.weight_decay  # the decoupled decay the next _update applies
+        self._decay_cache = None  # (group, mask of decayed entries), see _flat_step
         self.iterations = 0
         self.state: dict = {}
         self._flat_cache = None  # (group, flat state, per-parameter entries), see _flat_state
+
+    def decays(self, param) -> bool:
+        """Whether ``param`` gets weight decay: not when one of
+        ``exclude_from_weight_decay`` equals the last part of its name (``"b"`` for
+        ``"dense_0.b"``) or matches the whole name as a shell pattern (``"dense_2.*"``,
+        ``"batchnorm_*"``); Keras' ``exclude_from_weight_decay`` and PyTorch's parameter
+        groups serve the same purpose."""
+        short = param.name.rsplit(".", 1)[-1]
+        return not any(e == short or fnmatchcase(param.name, e)
+                       for e in self.exclude_from_weight_decay)
 
     @property
     def current_lr(self) -> float:
@@ -99,8 +124,10 @@ class Optimizer(Registrable):
             self._check_grad(p, g)
             if g.dtype != value.dtype:
                 g = g.astype(value.dtype)
-            if coupled_decay:
+            decays = not self.exclude_from_weight_decay or self.decays(p)
+            if coupled_decay and decays:
                 g = g + coupled_decay * value
+            self._rule_decay = self.weight_decay if decays else 0.0
             state = self.state.get(p)
             if state is None:
                 state = self.state[p] = self._init_state(value)
@@ -160,7 +187,19 @@ class Optimizer(Registrable):
                 np.copyto(view, p.grad, casting="same_kind")
         self.iterations += 1
         grads = group.grads
-        if self.weight_decay and not self._decoupled_decay:
+        self._rule_decay = self.weight_decay
+        if self.weight_decay and self.exclude_from_weight_decay:
+            # a mask of the decayed entries; the same float32/float64 products as the
+            # per-parameter path (0 * w + g is g), so both paths stay bit-identical
+            mask = self._decay_mask(group)
+            if self._decoupled_decay:
+                factor = np.where(mask, group.values.dtype.type(1 - lr * self.weight_decay), 1)
+                group.values *= factor
+                self._rule_decay = 0.0
+            else:
+                grads = grads + np.where(mask, group.values.dtype.type(self.weight_decay), 0) \
+                    * group.values
+        elif self.weight_decay and not self._decoupled_decay:
             grads = grads + self.weight_decay * group.values
         self._update(group.values, grads, flat, lr)
         counters = [key for key, value in flat.items() if not isinstance(value, np.ndarray)]
@@ -171,6 +210,15 @@ class Optimizer(Registrable):
             for key, arr in flat.items():
                 if key != "scratch" and isinstance(arr, np.ndarray):
                     F.flush_to_zero(arr, scratch=flat["scratch"])
+
+    def _decay_mask(self, group) -> np.ndarray:
+        """Boolean mask over ``group``'s flat values: True where the parameter decays."""
+        cached = self._decay_cache
+        if cached is None or cached[0] is not group:
+            mask = np.concatenate([np.full(p.value.size, self.decays(p))
+                                   for p in group.params])
+            self._decay_cache = cached = (group, mask)
+        return cached[1]
 
     def zero_grad(self, params) -> None:
         """Forget the gradients of ``params``."""
@@ -257,7 +305,10 @@ class Optimizer(Registrable):
         """Constructor arguments; a schedule ``lr`` is described by ``schedules.to_config``
         (raises ``TypeError`` for other callables, which cannot be described as data)."""
         lr = schedules.to_config(self.lr) if callable(self.lr) else self.lr
-        return {"lr": lr, "weight_decay": self.weight_decay, "clip_norm": self.clip_norm}
+        config = {"lr": lr, "weight_decay": self.weight_decay, "clip_norm": self.clip_norm}
+        if self.exclude_from_weight_decay:  # absent otherwise: files stay as they were
+            config["exclude_from_weight_decay"] = list(self.exclude_from_weight_decay)
+        return config
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config_safe().items())
@@ -322,8 +373,9 @@ class Momentum(Optimizer):
     """
 
     def __init__(self, lr=0.01, beta: float = 0.9, nesterov: bool = False,
-                 weight_decay: float = 0.0, clip_norm: float | None = None):
-        super().__init__(lr, weight_decay, clip_norm)
+                 weight_decay: float = 0.0, clip_norm: float | None = None,
+                 exclude_from_weight_decay=None):
+        super().__init__(lr, weight_decay, clip_norm, exclude_from_weight_decay)
         if not 0.0 <= beta < 1.0:
             raise ValueError(f"Momentum: beta must be in [0, 1), got {beta}")
         self.beta, self.nesterov = float(beta), bool(nesterov)
@@ -344,8 +396,9 @@ class RMSProp(Optimizer):
     """RMSProp: ``s <- rho s + (1 - rho) g**2``, ``w <- w - lr g / (sqrt(s) + eps)``."""
 
     def __init__(self, lr=0.001, rho: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0.0, clip_norm: float | None = None):
-        super().__init__(lr, weight_decay, clip_norm)
+                 weight_decay: float = 0.0, clip_norm: float | None = None,
+                 exclude_from_weight_decay=None):
+        super().__init__(lr, weight_decay, clip_norm, exclude_from_weight_decay)
         self.rho, self.eps = float(rho), float(eps)
 
     def _init_state(self, value):
@@ -358,6 +411,30 @@ class RMSProp(Optimizer):
         return {**super().get_config(), "rho": self.rho, "eps": self.eps}
 
 
+@register(aliases=("adagrad",))
+class Adagrad(Optimizer):
+    """Adagrad (Duchi et al., 2011): ``s <- s + g**2``, ``w <- w - lr g / (sqrt(s) + eps)``;
+    each weight's rate shrinks with its gradient history (PyTorch's defaults: ``lr=0.01``,
+    ``eps=1e-10``; no learning-rate decay, initial accumulator 0). See
+    :func:`scratchnn.functional.adagrad`."""
+
+    def __init__(self, lr=0.01, eps: float = 1e-10, weight_decay: float = 0.0,
+                 clip_norm: float | None = None, exclude_from_weight_decay=None):
+        super().__init__(lr, weight_decay, clip_norm, exclude_from_weight_decay)
+        if not float(eps) > 0:
+            raise ValueError(f"Adagrad: eps must be positive, got {eps}")
+        self.eps = float(eps)
+
+    def _init_state(self, value):
+        return {"sum_sq": np.zeros_like(value)}
+
+    def _update(self, value, grad, state, lr):
+        _fused.adagrad(value, grad, state["sum_sq"], lr, self.eps, state["scratch"])
+
+    def get_config(self):
+        return {**super().get_config(), "eps": self.eps}
+
+
 @register(aliases=("adam",))
 class Adam(Optimizer):
     """Adam with bias correction (see :func:`scratchnn.functional.adam` for the formula)."""
@@ -365,8 +442,9 @@ class Adam(Optimizer):
     _rule = staticmethod(_fused.adam)
 
     def __init__(self, lr=0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
-                 weight_decay: float = 0.0, clip_norm: float | None = None):
-        super().__init__(lr, weight_decay, clip_norm)
+                 weight_decay: float = 0.0, clip_norm: float | None = None,
+                 exclude_from_weight_decay=None):
+        super().__init__(lr, weight_decay, clip_norm, exclude_from_weight_decay)
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
 
     def _init_state(self, value):
@@ -395,16 +473,19 @@ class AdamW(Adam):
     _decoupled_decay = True
 
     def __init__(self, lr=0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
-                 weight_decay: float = 0.01, clip_norm: float | None = None):
-        super().__init__(lr, beta1, beta2, eps, weight_decay, clip_norm)
+                 weight_decay: float = 0.01, clip_norm: float | None = None,
+                 exclude_from_weight_decay=None):
+        super().__init__(lr, beta1, beta2, eps, weight_decay, clip_norm,
+                         exclude_from_weight_decay)
 
     def _extra(self):
-        return (self.weight_decay,)
+        return (self._rule_decay,)
 
 
 def get(optimizer) -> Optimizer:
     """An :class:`Optimizer`: an instance is returned unchanged; a name gives a new one with
-    its defaults: ``"sgd"``, ``"momentum"``, ``"rmsprop"``, ``"adam"``, ``"adamw"``, a class
+    its defaults: ``"sgd"``, ``"momentum"``, ``"rmsprop"``, ``"adagrad"``, ``"adam"``,
+    ``"adamw"``, a class
     name (``"Adam"``) or the key or alias of a registered optimizer class of your own.
 
     Raises ``ValueError`` for anything else, listing the choices."""
