@@ -232,3 +232,76 @@ def test_adagrad_by_name_and_its_errors():
     assert type(snn.optimizers.get("adagrad")) is snn.optimizers.Adagrad
     with pytest.raises(ValueError, match="eps must be positive"):
         snn.optimizers.Adagrad(eps=0)
+
+
+# -- callbacks and NaN ------------------------------------------------------------------------
+class _Scripted(snn.callbacks.Callback):
+    """Writes a given value of ``key`` into each epoch's logs (runs before the callback
+    under test)."""
+
+    def __init__(self, key, values):
+        self.key, self.values = key, values
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs[self.key] = self.values[epoch]
+
+
+def test_reduce_lr_on_plateau_follows_keras_rules():
+    x, y = _regression(32)
+    model = snn.Sequential([Dense(3, 1)], seed=0)
+    model.compile("mse", snn.optimizers.SGD(0.1))
+    # epochs 0-1 improve; 2, 3 flat -> reduce after 3; epoch 4 is the cooldown's (its wait
+    # still counts, as in Keras, once the counter reached 0); 5 -> reduce; 7 improves
+    scores = [1.0, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.2, 0.2]
+    plateau = snn.callbacks.ReduceLROnPlateau(monitor="score", factor=0.5, patience=2,
+                                              cooldown=1, min_lr=0.01)
+    history = model.fit(x, y, epochs=len(scores), verbose=0,
+                        callbacks=[_Scripted("score", scores), plateau])
+    # the lr logged for epoch i is the rate used during epoch i (reductions act next epoch)
+    assert history.history["lr"] == pytest.approx(
+        [0.1, 0.1, 0.1, 0.1, 0.05, 0.05, 0.025, 0.025, 0.025])
+    for _ in range(3):  # never below min_lr
+        model.fit(x, y, epochs=4, verbose=0, callbacks=[_Scripted("score", [1.0] * 4),
+                                                        snn.callbacks.ReduceLROnPlateau(
+                                                            "score", 0.5, 1, min_lr=0.01)])
+    assert model.optimizer.lr == pytest.approx(0.01)
+
+
+def test_reduce_lr_on_plateau_refuses_a_schedule_and_bad_arguments():
+    x, y = _regression(16)
+    sched = snn.schedules.StepDecay(0.1, step_size=2, gamma=0.5)
+    model = snn.Sequential([Dense(3, 1)], seed=0).compile("mse", snn.optimizers.SGD(sched))
+    with pytest.raises(ValueError, match="schedule"):
+        model.fit(x, y, verbose=0, callbacks=[snn.callbacks.ReduceLROnPlateau("loss")])
+    with pytest.raises(ValueError, match="factor"):
+        snn.callbacks.ReduceLROnPlateau(factor=1.0)
+
+
+def test_csv_logger_writes_a_row_per_epoch_and_appends(tmp_path):
+    import csv
+
+    x, y = _regression(40)
+    model = snn.Sequential([Dense(3, 1)], seed=0)
+    model.compile("mse", snn.optimizers.SGD(0.05), metrics=["mae"])
+    path = tmp_path / "log.csv"
+    history = model.fit(x, y, epochs=3, verbose=0, validation_split=0.25,
+                        callbacks=[snn.callbacks.CSVLogger(path)])
+    rows = list(csv.DictReader(path.open()))
+    assert list(rows[0]) == ["epoch", "loss", "mae", "val_loss", "val_mae", "lr"]
+    assert [int(r["epoch"]) for r in rows] == [0, 1, 2]
+    assert [float(r["val_mae"]) for r in rows] == pytest.approx(history.history["val_mae"])
+    model.fit(x, y, epochs=2, verbose=0, validation_split=0.25,
+              callbacks=[snn.callbacks.CSVLogger(path, append=True)])
+    lines = path.read_text().splitlines()
+    assert len(lines) == 1 + 3 + 2 and lines[0].startswith("epoch,")
+
+
+def test_training_that_produces_nan_stops_with_a_message_naming_the_cause():
+    x, y = _regression(64)
+    model = snn.Sequential([Dense(3, 16), ReLU(), Dense(16, 1)], seed=0)
+    model.compile("mse", snn.optimizers.SGD(50.0))
+    with pytest.warns(RuntimeWarning, match=r"loss became (nan|inf) at epoch 1, batch \d+ "
+                                            r"\(the weights of dense_\d\.[Wb] are no longer "
+                                            r"finite|.*lr=50"):
+        history = model.fit(x * 1e3, y, epochs=20, batch_size=8, verbose=0)
+    assert len(history.history["loss"]) == 1  # stopped in the first epoch, not 20 epochs

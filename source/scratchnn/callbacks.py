@@ -8,6 +8,7 @@ counterparts when there is validation data, and ``lr``. A callback stops trainin
 
 from __future__ import annotations
 
+import csv
 import math
 import string
 import sys
@@ -17,7 +18,7 @@ import numpy as np
 
 __all__ = [
     "Callback", "History", "EarlyStopping", "ProgressBar", "EpochLogger", "TerminateOnNaN",
-    "LearningRateScheduler", "ModelCheckpoint", "LivePlot",
+    "LearningRateScheduler", "ModelCheckpoint", "LivePlot", "ReduceLROnPlateau", "CSVLogger",
 ]
 
 
@@ -221,7 +222,7 @@ class LearningRateScheduler(Callback):
             print(f"Epoch {epoch + 1}: learning rate {lr:.4g}")
 
 
-_METRIC_NAMES = ("accuracy", "precision", "recall", "f1_score")
+_METRIC_NAMES = ("accuracy", "precision", "recall", "f1_score", "roc_auc", "mae", "rmse", "r2")
 
 
 class ModelCheckpoint(Callback, _Monitor):
@@ -277,6 +278,102 @@ class ModelCheckpoint(Callback, _Monitor):
                              f"{self.filepath!r} is not in this epoch's logs {sorted(logs)}")
         self.model.save(self.filepath.format(epoch=epoch + 1, **logs),
                         include_optimizer=self.include_optimizer)
+
+
+class ReduceLROnPlateau(Callback, _Monitor):
+    """Multiply the learning rate by ``factor`` when ``monitor`` has not improved by more than
+    ``min_delta`` for ``patience`` epochs (Keras' ``ReduceLROnPlateau``, same arguments).
+
+    After a reduction, ``cooldown`` epochs pass before the patience count starts again; the
+    rate never goes below ``min_lr``. ``mode`` as for :class:`EarlyStopping`. The new rate
+    applies from the next epoch and shows in the logs' ``lr``. The optimizer's ``lr`` must be
+    a number: a schedule already decides the rate, so combining them raises ``ValueError``
+    when training starts. ``ValueError`` for ``factor`` outside ``(0, 1)`` or a negative
+    ``patience``, ``cooldown`` or ``min_lr``.
+    """
+
+    def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10,
+                 mode: str = "auto", min_delta: float = 1e-4, cooldown: int = 0,
+                 min_lr: float = 0.0, verbose: int = 0):
+        if not 0.0 < factor < 1.0:
+            raise ValueError(f"ReduceLROnPlateau: factor must be in (0, 1), got {factor}")
+        for name, value in (("patience", patience), ("cooldown", cooldown),
+                            ("min_lr", min_lr)):
+            if value < 0:
+                raise ValueError(f"ReduceLROnPlateau: {name} must be >= 0, got {value}")
+        self._init_monitor(monitor, mode, min_delta)
+        self.factor, self.patience, self.cooldown = float(factor), int(patience), int(cooldown)
+        self.min_lr, self.verbose = float(min_lr), verbose
+
+    def on_train_begin(self, logs=None):
+        if callable(self.model.optimizer.lr):
+            raise ValueError("ReduceLROnPlateau: the optimizer's lr is a schedule, which "
+                             "already sets the rate every step; give the optimizer a number "
+                             "to let this callback reduce it")
+        self._init_monitor(self.monitor, self.mode, self.min_delta)
+        self.wait, self.cooldown_counter = 0, 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        current = self._current(logs)
+        if current is None:
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._improved(current, self.best):
+            self.best, self.wait = current, 0
+            return
+        if self.cooldown_counter > 0:
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            old = float(self.model.optimizer.lr)
+            new = max(old * self.factor, self.min_lr)
+            if new < old:
+                self.model.optimizer.lr = new
+                if self.verbose:
+                    print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing the learning rate "
+                          f"to {new:.4g}")
+            self.cooldown_counter, self.wait = self.cooldown, 0
+
+
+class CSVLogger(Callback):
+    """Write every epoch's logs to a CSV file (Keras' ``CSVLogger``): a header ``epoch,`` and
+    the log keys in the order ``fit`` logs them, then one row per epoch (``epoch`` counted
+    from 0, as Keras does), flushed as it is written so a running job can be watched.
+
+    ``append=True`` adds to an existing file (without a second header); otherwise the file
+    is replaced when training starts. ``separator`` is the field delimiter.
+    """
+
+    def __init__(self, filename, separator: str = ",", append: bool = False):
+        self.filename, self.separator, self.append = str(filename), separator, bool(append)
+        self._file = self._writer = None
+
+    def on_train_begin(self, logs=None):
+        import os
+
+        has_rows = self.append and os.path.exists(self.filename) and \
+            os.path.getsize(self.filename) > 0
+        self._file = open(self.filename, "a" if self.append else "w", newline="",
+                          encoding="utf-8")
+        self._writer, self._keys = None, None
+        self._header_written = has_rows
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self._writer is None:
+            self._keys = list(logs)
+            self._writer = csv.writer(self._file, delimiter=self.separator)
+            if not self._header_written:
+                self._writer.writerow(["epoch", *self._keys])
+        self._writer.writerow([epoch, *(logs.get(k, "") for k in self._keys)])
+        self._file.flush()
+
+    def on_train_end(self, logs=None):
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 def _in_jupyter_kernel() -> bool:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import warnings
+
 import numpy as np
 
 from . import callbacks as cbks
@@ -455,6 +458,8 @@ class Sequential:
             for batch, (xb, yb) in enumerate(loader):
                 call("on_batch_begin", batch, {"size": xb.shape[0]})
                 loss, out = self.train_step(xb, yb)
+                if not math.isfinite(loss):  # said once, clearly, and training stops
+                    self._stop_on_non_finite(loss, epoch, batch, xb, lr)
                 total_loss += loss * xb.shape[0]
                 seen += xb.shape[0]
                 if self.metrics:
@@ -476,6 +481,28 @@ class Sequential:
                 break
         call("on_train_end", {})
         return history
+
+    def _stop_on_non_finite(self, loss: float, epoch: int, batch: int, xb, lr: float) -> None:
+        """Warn (``RuntimeWarning``) where training first produced NaN or inf, with the
+        likely cause, and stop: every later step would only spread it."""
+        where = next((f"the weights of {p.name} are no longer finite"
+                      for p in self.parameters() if not np.all(np.isfinite(p.value))), None)
+        if where is None:
+            out = xb
+            with np.errstate(all="ignore"):
+                for layer in self.layers:
+                    out = layer.forward(out, training=False)
+                    if not np.all(np.isfinite(out)):
+                        where = f"the output of {layer.name} is not finite"
+                        break
+        where = where or f"the loss {type(self.loss).__name__} itself is not finite"
+        warnings.warn(
+            f"fit: the loss became {loss} at epoch {epoch + 1}, batch {batch + 1} ({where}); "
+            f"training stopped. Usual causes: a learning rate too large for this model "
+            f"(lr={lr:.4g}; try 10x smaller), unscaled inputs (standardize x), exploding "
+            f"gradients (compile with an optimizer's clip_norm=...), or a probability loss "
+            f"(from_logits=False) given values outside [0, 1].", RuntimeWarning, stacklevel=3)
+        self.stop_training = True
 
     def _evaluate_prepared(self, x, y, batch_size: int) -> dict:
         outputs = self._predict_prepared(x, batch_size)
