@@ -305,3 +305,136 @@ def test_training_that_produces_nan_stops_with_a_message_naming_the_cause():
                                             r"finite|.*lr=50"):
         history = model.fit(x * 1e3, y, epochs=20, batch_size=8, verbose=0)
     assert len(history.history["loss"]) == 1  # stopped in the first epoch, not 20 epochs
+
+
+# -- sample and class weights -----------------------------------------------------------------
+def _classes(n=60, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 4))
+    return x, (x[:, 0] > 0).astype(int) + (x[:, 1] > 0.8).astype(int)
+
+
+@pytest.mark.torch
+def test_a_weighted_step_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    x, y = _classes(16)
+    w = np.random.default_rng(1).uniform(0, 3, 16)
+    model = snn.Sequential([Dense(4, 3)], seed=0, dtype=np.float64)
+    model.compile("cross_entropy", snn.optimizers.SGD(0.5), metrics=[])
+    W0, b0 = (p.value.copy() for p in model.parameters())
+    loss, _ = model.train_step(x, y, w)
+    tW, tb = torch.tensor(W0, requires_grad=True), torch.tensor(b0, requires_grad=True)
+    per_sample = torch.nn.functional.cross_entropy(torch.tensor(x) @ tW + tb,
+                                                   torch.tensor(y), reduction="none")
+    tloss = (per_sample * torch.tensor(w)).mean()  # Keras' reduction: sum(w l) / N
+    tloss.backward()
+    assert loss == pytest.approx(tloss.item(), rel=1e-12)
+    np.testing.assert_allclose(model.layers[0].W.value, W0 - 0.5 * tW.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(model.layers[0].b.value, b0 - 0.5 * tb.grad.numpy(), rtol=1e-12)
+
+
+def test_class_weight_is_the_sample_weight_of_each_label():
+    x, y = _classes()
+    table = {0: 0.5, 2: 4.0}  # class 1 is missing: weight 1
+    runs = []
+    for kwargs in ({"class_weight": table},
+                   {"sample_weight": np.array([table.get(c, 1.0) for c in y])}, {}):
+        model = snn.Sequential([Dense(4, 8), ReLU(), Dense(8, 3)], seed=0)
+        model.compile("cross_entropy", "adam")
+        history = model.fit(x, y, epochs=3, batch_size=16, verbose=0, **kwargs)
+        runs.append((history.history["loss"], model.get_weights()))
+    for a, b in zip(runs[0][1], runs[1][1], strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert runs[0][0] == runs[1][0]
+    assert not np.array_equal(runs[0][1][0], runs[2][1][0])  # the weights did change training
+
+
+def test_weighted_evaluate_and_validation_data():
+    x, y = _classes()
+    w = np.linspace(0, 2, len(y))
+    model = snn.Sequential([Dense(4, 3)], seed=0).compile("cross_entropy", "adam")
+    expected = np.mean(w * F.cross_entropy(model.predict(x), y, reduction="none"))
+    result = model.evaluate(x, y, sample_weight=w)
+    assert result["loss"] == pytest.approx(expected, rel=1e-5)
+    assert result["accuracy"] == model.evaluate(x, y)["accuracy"]  # metrics are unweighted
+    history = model.fit(x, y, epochs=1, verbose=0, validation_data=(x, y, w))
+    assert history.history["val_loss"][0] == pytest.approx(
+        model.evaluate(x, y, sample_weight=w)["loss"])
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"sample_weight": np.ones(5)}, r"sample_weight must have shape \(60,\)"),
+    ({"sample_weight": -np.ones(60)}, "finite and >= 0"),
+    ({"class_weight": {7: 1.0}}, "class_weight key 7"),
+    ({"class_weight": [1.0, 2.0]}, "must be a dict"),
+])
+def test_bad_weights_are_named(kwargs, words):
+    x, y = _classes()
+    model = snn.Sequential([Dense(4, 3)], seed=0).compile("cross_entropy", "adam")
+    with pytest.raises(ValueError, match=words):
+        model.fit(x, y, verbose=0, **kwargs)
+
+
+def test_a_custom_loss_without_per_sample_values_says_what_weights_need():
+    class Plain(losses.Loss):
+        def forward(self, pred, target):
+            self._d = pred - target
+            return float(np.mean(self._d ** 2))
+
+        def backward(self):
+            return 2 * self._d / self._d.size
+
+    x, _ = _classes()
+    model = snn.Sequential([Dense(4, 1)], seed=0).compile(Plain(), "sgd", metrics=[])
+    before = model.get_weights()
+    with pytest.raises(NotImplementedError, match=r"Plain\.per_sample\(pred, target\)"):
+        model.fit(x, x[:, 0], sample_weight=np.ones(60), verbose=0)
+    for a, b in zip(before, model.get_weights(), strict=True):  # no update was made
+        np.testing.assert_array_equal(a, b)
+
+
+# -- fit on batches ---------------------------------------------------------------------------
+def test_fit_on_a_list_of_batches_equals_fit_on_the_arrays_unshuffled():
+    x, y = _classes()
+    batches = [(x[i:i + 16], y[i:i + 16]) for i in range(0, 60, 16)]
+    a = snn.Sequential([Dense(4, 3)], seed=0).compile("cross_entropy", "adam")
+    b = snn.Sequential([Dense(4, 3)], seed=0).compile("cross_entropy", "adam")
+    ha = a.fit(batches, epochs=3, verbose=0)
+    hb = b.fit(x, y, epochs=3, batch_size=16, shuffle=False, verbose=0)
+    assert ha.history == hb.history
+    for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
+        np.testing.assert_array_equal(wa, wb)
+
+
+def test_fit_on_a_dataloader_with_weighted_batches_and_validation():
+    from scratchnn.data import DataLoader
+
+    x, y = _classes()
+    loader = DataLoader(x, y, batch_size=16, seed=0)
+    model = snn.Sequential([Dense(4, 8), ReLU(), Dense(8, 3)], seed=0)
+    model.compile("cross_entropy", "adam")
+    history = model.fit(loader, epochs=15, verbose=0, validation_data=(x, y))
+    assert len(history.history["loss"]) == 15
+    assert history.history["val_accuracy"][-1] > history.history["val_accuracy"][0]
+    weighted = [(xb, yb, np.full(len(yb), 2.0)) for xb, yb in
+                DataLoader(x, y, batch_size=60, shuffle=False)]  # one batch: one step
+    plain = [(xb, yb) for xb, yb, _ in weighted]
+    m1 = snn.Sequential([Dense(4, 3)], seed=0).compile("cross_entropy", "sgd")
+    m2 = snn.Sequential([Dense(4, 3)], seed=0).compile("cross_entropy", "sgd")
+    h1, h2 = m1.fit(weighted, verbose=0), m2.fit(plain, verbose=0)
+    assert h1.history["loss"][0] == pytest.approx(2 * h2.history["loss"][0], rel=1e-6)
+
+
+def test_fit_refuses_a_one_shot_iterator_for_several_epochs_and_misplaced_arguments():
+    x, y = _classes()
+    model = snn.Sequential([Dense(4, 3)], seed=0).compile("cross_entropy", "adam")
+    with pytest.raises(ValueError, match="iterator, which is used up"):
+        model.fit(((x[i:i + 8], y[i:i + 8]) for i in range(0, 60, 8)), epochs=2, verbose=0)
+    history = model.fit(((x[i:i + 8], y[i:i + 8]) for i in range(0, 60, 8)), verbose=0)
+    assert len(history.history["loss"]) == 1
+    with pytest.raises(ValueError, match="validation_split"):
+        model.fit([(x, y)], validation_split=0.2, verbose=0)
+    with pytest.raises(ValueError, match="batch 1 of x must be a pair"):
+        model.fit([(x, y), x], verbose=0)
+    with pytest.raises(ValueError, match="y is missing"):
+        model.fit(x, verbose=0)

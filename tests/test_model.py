@@ -393,7 +393,7 @@ def test_other_fit_arguments(compiled):
         compiled.fit(x, y, validation_split=1.0, verbose=0)
     with pytest.raises(ValueError, match="validation_split=0.001 of 60 samples leaves no"):
         compiled.fit(x, y, validation_split=0.001, verbose=0)
-    with pytest.raises(ValueError, match="validation_data must be a pair"):
+    with pytest.raises(ValueError, match=r"validation_data must be \(x_val, y_val\) or"):
         compiled.fit(x, y, validation_data=(x,), verbose=0)
     history = compiled.fit(x, y, epochs=0, verbose=0)
     assert history.history == {}

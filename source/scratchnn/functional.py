@@ -179,6 +179,19 @@ def log_softmax_backward(grad_out, x, axis: int = -1):
 # Losses (means over the batch)
 # --------------------------------------------------------------------------------------------
 
+def _reduce(values, reduction: str, loss: str):
+    """``values`` with one entry per element or sample, reduced as ``reduction`` asks:
+    ``"mean"`` a float (the loss), ``"none"`` an array ``(N,)`` of per-sample losses (the
+    mean over each sample's other axes; their mean is the ``"mean"`` loss), which weighted
+    losses (``fit(sample_weight=...)``) are built from."""
+    if reduction == "mean":
+        return float(np.mean(values))
+    if reduction == "none":
+        values = np.asarray(values)
+        return values.reshape(values.shape[0], -1).mean(axis=1) if values.ndim > 1 else values
+    raise ValueError(f"{loss}: reduction must be 'mean' or 'none', got {reduction!r}")
+
+
 def _check_same_shape(pred, target, loss: str):
     if pred.shape != target.shape:
         raise ValueError(
@@ -187,15 +200,17 @@ def _check_same_shape(pred, target, loss: str):
         )
 
 
-def mse(pred, target) -> float:
+def mse(pred, target, reduction: str = "mean") -> float:
     """Mean squared error over every element: ``L = mean((pred - target)**2)``.
 
-    Shapes: ``pred`` and ``target`` both ``(N, ...)``, equal. Returns a float.
+    Shapes: ``pred`` and ``target`` both ``(N, ...)``, equal. Returns a float, or with
+    ``reduction="none"`` the per-sample losses ``(N,)`` (each sample's mean; see
+    ``_reduce``).
     """
     pred, target = _float(pred, "pred"), _float(target, "target")
     _check_same_shape(pred, target, "mse")
     diff = pred - target
-    return float(np.mean(diff * diff))
+    return _reduce(diff * diff, reduction, "mse")
 
 
 def mse_backward(pred, target):
@@ -205,12 +220,12 @@ def mse_backward(pred, target):
     return (pred - target) * (2.0 / pred.size)
 
 
-def mae(pred, target) -> float:
+def mae(pred, target, reduction: str = "mean") -> float:
     """Mean absolute error over every element: ``L = mean(|pred - target|)`` (PyTorch's
-    ``L1Loss``, Keras' ``mean_absolute_error``). Shapes as :func:`mse`. Returns a float."""
+    ``L1Loss``, Keras' ``mean_absolute_error``). Shapes and ``reduction`` as :func:`mse`."""
     pred, target = _float(pred, "pred"), _float(target, "target")
     _check_same_shape(pred, target, "mae")
-    return float(np.mean(np.abs(pred - target)))
+    return _reduce(np.abs(pred - target), reduction, "mae")
 
 
 def mae_backward(pred, target):
@@ -227,17 +242,18 @@ def _check_delta(delta) -> float:
     return float(delta)
 
 
-def huber(pred, target, delta: float = 1.0) -> float:
+def huber(pred, target, delta: float = 1.0, reduction: str = "mean") -> float:
     """Huber loss (Huber, 1964), the mean over every element of
     ``0.5 d**2`` where ``|d| < delta`` and ``delta (|d| - 0.5 delta)`` elsewhere,
     ``d = pred - target``: quadratic near 0, linear (robust to outliers) beyond ``delta``.
-    PyTorch's ``HuberLoss(delta=...)``, Keras' ``Huber``. Shapes as :func:`mse`.
-    ``ValueError`` for ``delta <= 0``."""
+    PyTorch's ``HuberLoss(delta=...)``, Keras' ``Huber``. Shapes and ``reduction`` as
+    :func:`mse`. ``ValueError`` for ``delta <= 0``."""
     pred, target = _float(pred, "pred"), _float(target, "target")
     _check_same_shape(pred, target, "huber")
     delta = _check_delta(delta)
     a = np.abs(pred - target)
-    return float(np.mean(np.where(a < delta, 0.5 * a * a, delta * (a - 0.5 * delta))))
+    return _reduce(np.where(a < delta, 0.5 * a * a, delta * (a - 0.5 * delta)), reduction,
+                   "huber")
 
 
 def huber_backward(pred, target, delta: float = 1.0):
@@ -296,7 +312,7 @@ def _check_2d_batch(pred, target, loss: str):
         )
 
 
-def cross_entropy(pred, target, from_logits: bool = True) -> float:
+def cross_entropy(pred, target, from_logits: bool = True, reduction: str = "mean") -> float:
     """Categorical cross-entropy, mean over the batch.
 
     ``L = -(1/N) sum_n sum_c t_nc log p_nc`` where ``p = softmax(pred)`` if ``from_logits``
@@ -304,6 +320,7 @@ def cross_entropy(pred, target, from_logits: bool = True) -> float:
     ``[lo, 1]`` before the log, ``lo`` of :func:`prob_bounds`: 1e-12 in float32 and float64).
 
     Shapes: ``pred (N, C)``; ``target`` integer labels ``(N,)`` or one-hot ``(N, C)``.
+    ``reduction="none"`` returns the per-sample losses ``(N,)`` instead of their mean.
     """
     pred = _float(pred, "pred")
     _check_2d_batch(pred, target, "cross_entropy")
@@ -312,6 +329,12 @@ def cross_entropy(pred, target, from_logits: bool = True) -> float:
         log_p = log_softmax(pred)
     else:
         log_p = np.log(np.clip(pred, prob_bounds(pred.dtype)[0], 1.0))
+    if reduction == "none":
+        if labels is not None:
+            return -log_p[np.arange(pred.shape[0]), labels]
+        return -np.sum(t * log_p, axis=1)
+    if reduction != "mean":
+        _reduce(None, reduction, "cross_entropy")  # raises, naming the choices
     if labels is not None:
         return float(-np.sum(log_p[np.arange(pred.shape[0]), labels]) / pred.shape[0])
     return float(-np.sum(t * log_p) / pred.shape[0])
@@ -343,7 +366,8 @@ def cross_entropy_backward(pred, target, from_logits: bool = True):
     return grad
 
 
-def binary_cross_entropy(pred, target, from_logits: bool = True) -> float:
+def binary_cross_entropy(pred, target, from_logits: bool = True,
+                         reduction: str = "mean") -> float:
     """Binary cross-entropy, mean over every element.
 
     From logits ``z`` (stable form, never exponentiates a positive number):
@@ -353,6 +377,7 @@ def binary_cross_entropy(pred, target, from_logits: bool = True) -> float:
     ``L = -mean(t log p + (1 - t) log(1 - p))``.
 
     Shapes: ``pred`` and ``target`` equal, e.g. ``(N, 1)`` or ``(N,)``; targets in [0, 1].
+    ``reduction`` as :func:`mse`.
     """
     pred, target = _float(pred, "pred"), _float(target, "target")
     _check_same_shape(pred, target, "binary_cross_entropy")
@@ -361,7 +386,7 @@ def binary_cross_entropy(pred, target, from_logits: bool = True) -> float:
     else:
         p = np.clip(pred, *prob_bounds(pred.dtype))
         losses = -(target * np.log(p) + (1 - target) * np.log1p(-p))
-    return float(np.mean(losses))
+    return _reduce(losses, reduction, "binary_cross_entropy")
 
 
 def binary_cross_entropy_backward(pred, target, from_logits: bool = True):

@@ -76,6 +76,21 @@ class Loss(Registrable):
         grad = self._grad_fn(self._pred, self._target, **self._kwargs())
         return grad.astype(self._pred.dtype, copy=False)
 
+    def per_sample(self, pred, target) -> np.ndarray:
+        """The loss of each sample, ``(N,)``, whose mean is :meth:`forward`'s value, for
+        weighted training (``fit(sample_weight=..., class_weight=...)``): the model weights
+        these values and the rows of :meth:`backward`'s gradient. Built-in losses compute
+        them with their function's ``reduction="none"``; a loss of yours that should
+        support weights implements this method. Raises ``NotImplementedError`` otherwise."""
+        try:
+            return self._loss_fn(pred, target, reduction="none", **self._kwargs())
+        except TypeError:  # no _loss_fn, or one without reduction
+            raise NotImplementedError(
+                f"{type(self).__name__} cannot weight samples: sample_weight and "
+                f"class_weight need per-sample losses; implement "
+                f"{type(self).__name__}.per_sample(pred, target) -> (N,) array whose mean "
+                f"is the loss") from None
+
     def prepare_target(self, y, n_outputs: int):
         """Validate targets for a model with ``n_outputs`` outputs; return them ready to use.
 

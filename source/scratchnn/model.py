@@ -380,8 +380,10 @@ class Sequential:
         return {m: float(fn(y, pred))
                 for m, fn in zip(self.metrics, self._metric_fns, strict=True)}
 
-    def train_step(self, x, y) -> tuple[float, np.ndarray]:
+    def train_step(self, x, y, sample_weight=None) -> tuple[float, np.ndarray]:
         """One update on a batch: forward (training mode), loss, backward, optimizer step.
+        With ``sample_weight (B,)`` the loss is ``mean_n(w_n l_n)`` (Keras' reduction: the
+        weighted sum over the batch size) and its gradient row ``n`` is scaled by ``w_n``.
         Returns ``(loss, outputs)``."""
         outputs = self.forward(x, training=True)
         loss = self.loss.forward_prepared(outputs, y)
@@ -391,21 +393,80 @@ class Sequential:
                 f"train_step: {type(self.loss).__name__}.backward() returned a gradient of "
                 f"shape {np.shape(grad)} for predictions of shape {outputs.shape} (targets "
                 f"{np.shape(y)}); dL/dpred must have the predictions' shape")
+        if sample_weight is not None:
+            loss = float(np.mean(sample_weight * self.loss.per_sample(outputs, y)))
+            grad = grad * sample_weight.reshape(-1, *(1,) * (grad.ndim - 1))
         self.backward(grad, input_grad=False)
         self.optimizer.step(self.parameters())
         return loss, outputs
 
-    def fit(self, x, y, epochs: int = 1, batch_size: int = 32, validation_data=None,
+    def _sample_weights(self, y, sample_weight, class_weight, who: str):
+        """The per-sample weights ``(N,)`` in the model's dtype (``None`` without weights):
+        ``sample_weight`` times ``class_weight[label]`` (Keras multiplies the two; a class
+        missing from the dict weighs 1). ``ValueError`` naming the argument otherwise."""
+        if sample_weight is None and class_weight is None:
+            return None
+        n = y.shape[0]
+        weights = np.ones(n, dtype=np.float64)
+        if sample_weight is not None:
+            sw = np.asarray(sample_weight, dtype=np.float64)
+            if sw.ndim == 2 and sw.shape[1] == 1:
+                sw = sw[:, 0]
+            if sw.shape != (n,):
+                raise ValueError(f"{who}: sample_weight must have shape ({n},), one weight per "
+                                 f"sample, got {np.shape(sample_weight)}")
+            if not np.all(np.isfinite(sw)) or np.any(sw < 0):
+                raise ValueError(f"{who}: sample_weight must be finite and >= 0")
+            weights *= sw
+        if class_weight is not None:
+            if not isinstance(class_weight, dict):
+                raise ValueError(f"{who}: class_weight must be a dict {{class: weight}}, got "
+                                 f"{type(class_weight).__name__}")
+            labels, _ = metrics_mod._to_labels(y, "y", allow_probabilities=False)
+            n_classes = max(self.output_features or 1, 2)
+            table = np.ones(n_classes)
+            for key, value in class_weight.items():
+                if isinstance(key, bool) or not isinstance(key, (int, np.integer)) \
+                        or not 0 <= key < n_classes:
+                    raise ValueError(f"{who}: class_weight key {key!r} is not a class of this "
+                                     f"model (0..{n_classes - 1})")
+                if not (math.isfinite(float(value)) and float(value) >= 0):
+                    raise ValueError(f"{who}: class_weight[{key}] must be finite and >= 0, "
+                                     f"got {value!r}")
+                table[key] = float(value)
+            weights *= table[labels]
+        return weights.astype(self.dtype)
+
+    def _batches_from(self, data, who: str):
+        """Prepared ``(xb, yb, wb)`` from an iterable of ``(xb, yb)`` or ``(xb, yb, wb)``
+        batches (a :class:`~scratchnn.data.DataLoader`, a list, ...), one pass."""
+        for i, batch in enumerate(data):
+            if not isinstance(batch, (tuple, list)) or len(batch) not in (2, 3):
+                raise ValueError(f"{who}: batch {i} of x must be a pair (x_batch, y_batch) or "
+                                 f"a triple with sample weights; got {type(batch).__name__}")
+            xb, yb = self._prepare(batch[0], batch[1], f"{who} (batch {i})")
+            wb = self._sample_weights(yb, batch[2] if len(batch) == 3 else None, None, who)
+            yield xb, yb, wb
+
+    def fit(self, x, y=None, epochs: int = 1, batch_size: int = 32, validation_data=None,
             validation_split: float = 0.0, shuffle: bool = True, callbacks=None,
-            verbose: int = 1):
+            verbose: int = 1, sample_weight=None, class_weight=None):
         """Train for ``epochs`` passes over ``(x, y)``.
 
         ``x (N, features)``; ``y`` labels ``(N,)``, one-hot ``(N, C)`` or targets shaped like
         the output. ``validation_split`` holds out the *last* fraction of the data (taken
-        before shuffling); ``validation_data=(x_val, y_val)`` takes precedence. The last
-        partial batch is kept. Shuffling uses the model's generator. ``verbose``: 0 silent,
-        1 progress bar, 2 one line per epoch. Returns the :class:`~scratchnn.callbacks.History`
-        (``.history`` has ``loss``, each metric, ``val_`` keys and ``lr``).
+        before shuffling); ``validation_data=(x_val, y_val)`` (or ``(x_val, y_val, w_val)``)
+        takes precedence. The last partial batch is kept. Shuffling uses the model's
+        generator. ``verbose``: 0 silent, 1 progress bar, 2 one line per epoch.
+
+        ``sample_weight (N,)`` and ``class_weight`` (``{class: weight}``, classes not in it
+        weigh 1) weight each sample's loss; both multiply (Keras' rules; metrics stay
+        unweighted). Instead of arrays, ``x`` may be a :class:`~scratchnn.data.DataLoader` or
+        any re-iterable of ``(x_batch, y_batch[, w_batch])`` batches (``y`` omitted), iterated
+        once per epoch; ``batch_size``, ``shuffle``, ``validation_split`` and the weight
+        arguments then belong to the batches. Returns the
+        :class:`~scratchnn.callbacks.History` (``.history`` has ``loss``, each metric,
+        ``val_`` keys and ``lr``).
         """
         self._require_compiled("fit")
         batch_size = _check_batch_size(batch_size, "fit")
@@ -413,23 +474,63 @@ class Sequential:
             raise ValueError(f"fit: epochs must be a non-negative integer, got {epochs!r}")
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split}")
-        x, y = self._prepare(x, y, "fit")
-        if validation_data is None and validation_split > 0:
-            n_val = int(round(x.shape[0] * validation_split))
-            if n_val == 0 or n_val == x.shape[0]:
-                raise ValueError(f"fit: validation_split={validation_split} of {x.shape[0]} "
-                                 f"samples leaves no training or validation data")
-            validation_data = (x[-n_val:], y[-n_val:])
-            x, y = x[:-n_val], y[:-n_val]
+        batched = y is None and not isinstance(x, np.ndarray) and hasattr(x, "__iter__")
+        if batched:
+            if validation_split or sample_weight is not None or class_weight is not None:
+                raise ValueError("fit: with x an iterable of batches, validation_split, "
+                                 "sample_weight and class_weight cannot apply; put weights in "
+                                 "the batches (x_batch, y_batch, w_batch) and pass "
+                                 "validation_data")
+            if iter(x) is x and epochs > 1:
+                raise ValueError("fit: x is an iterator, which is used up after one epoch; "
+                                 "pass a re-iterable (a DataLoader, a list of batches, or an "
+                                 "object whose __iter__ starts over)")
+            n = len(x.x) if isinstance(x, DataLoader) else None
+            steps = len(x) if hasattr(x, "__len__") else None
+        else:
+            if y is None:
+                raise ValueError("fit: y is missing; pass targets, or x as an iterable of "
+                                 "(x_batch, y_batch) batches")
+            x, y = self._prepare(x, y, "fit")
+            weights = self._sample_weights(y, sample_weight, class_weight, "fit")
+            if validation_data is None and validation_split > 0:
+                n_val = int(round(x.shape[0] * validation_split))
+                if n_val == 0 or n_val == x.shape[0]:
+                    raise ValueError(f"fit: validation_split={validation_split} of "
+                                     f"{x.shape[0]} samples leaves no training or validation "
+                                     f"data")
+                validation_data = (x[-n_val:], y[-n_val:])
+                if weights is not None:
+                    validation_data += (weights[-n_val:],)
+                    weights = weights[:-n_val]
+                x, y = x[:-n_val], y[:-n_val]
+            # Batch statistics need two samples: a final batch of one joins the one before.
+            needs_pairs = any(layer.uses_batch_statistics for layer in self.layers)
+            # with weights the loader yields indices, gathered from x, y and the weights
+            # alike (the same order as batches of x and y: one permutation per epoch)
+            loader = DataLoader(x, y if weights is None else np.arange(x.shape[0]),
+                                batch_size=batch_size, shuffle=shuffle, seed=self.rng,
+                                min_last_batch=2 if needs_pairs else 1)
+            n, steps = x.shape[0], len(loader)
         if validation_data is not None:
-            if len(validation_data) != 2:
-                raise ValueError("fit: validation_data must be a pair (x_val, y_val)")
-            x_val, y_val = self._prepare(*validation_data, who="fit (validation_data)")
+            if len(validation_data) not in (2, 3):
+                raise ValueError("fit: validation_data must be (x_val, y_val) or "
+                                 "(x_val, y_val, sample_weight_val)")
+            x_val, y_val = self._prepare(*validation_data[:2], who="fit (validation_data)")
+            w_val = self._sample_weights(
+                y_val, validation_data[2] if len(validation_data) == 3 else None, None,
+                "fit (validation_data)")
 
-        # Batch statistics need two samples: a final batch of one joins the one before it.
-        needs_pairs = any(layer.uses_batch_statistics for layer in self.layers)
-        loader = DataLoader(x, y, batch_size=batch_size, shuffle=shuffle, seed=self.rng,
-                            min_last_batch=2 if needs_pairs else 1)
+        def epoch_batches():
+            if batched:
+                yield from self._batches_from(x, "fit")
+            elif weights is None:
+                for xb, yb in loader:
+                    yield xb, yb, None
+            else:
+                for xb, idx in loader:
+                    yield xb, y[idx], weights[idx]
+
         history = cbks.History()
         callback_list = [history] + list(callbacks or [])
         if verbose == 1:
@@ -440,7 +541,6 @@ class Sequential:
             cb.set_model(self)
         self.history = history
         self.stop_training = False
-        n = x.shape[0]
 
         def call(hook, *args):
             for cb in callback_list:
@@ -449,15 +549,15 @@ class Sequential:
         log_keys = ["loss", *self.metrics]
         if validation_data is not None:
             log_keys += [f"val_{k}" for k in log_keys]
-        call("on_train_begin", {"epochs": epochs, "steps": len(loader), "samples": n,
+        call("on_train_begin", {"epochs": epochs, "steps": steps, "samples": n,
                                 "log_keys": log_keys + ["lr"]})
         for epoch in range(epochs):
             call("on_epoch_begin", epoch, {})
             lr = self.optimizer.current_lr
             total_loss, outputs, targets, seen = 0.0, [], [], 0
-            for batch, (xb, yb) in enumerate(loader):
+            for batch, (xb, yb, wb) in enumerate(epoch_batches()):
                 call("on_batch_begin", batch, {"size": xb.shape[0]})
-                loss, out = self.train_step(xb, yb)
+                loss, out = self.train_step(xb, yb, wb)
                 if not math.isfinite(loss):  # said once, clearly, and training stops
                     self._stop_on_non_finite(loss, epoch, batch, xb, lr)
                 total_loss += loss * xb.shape[0]
@@ -473,7 +573,8 @@ class Sequential:
                 logs.update(self._compute_metrics(np.concatenate(targets),
                                                   np.concatenate(outputs)))
             if validation_data is not None:
-                val = self._evaluate_prepared(x_val, y_val, max(batch_size, _PREDICT_BATCH))
+                val = self._evaluate_prepared(x_val, y_val, max(batch_size, _PREDICT_BATCH),
+                                              w_val)
                 logs.update({f"val_{k}": v for k, v in val.items()})
             logs["lr"] = lr
             call("on_epoch_end", epoch, logs)
@@ -504,9 +605,12 @@ class Sequential:
             f"(from_logits=False) given values outside [0, 1].", RuntimeWarning, stacklevel=3)
         self.stop_training = True
 
-    def _evaluate_prepared(self, x, y, batch_size: int) -> dict:
+    def _evaluate_prepared(self, x, y, batch_size: int, weights=None) -> dict:
         outputs = self._predict_prepared(x, batch_size)
-        result = {"loss": self.loss.forward_prepared(outputs, y)}
+        if weights is None:
+            result = {"loss": self.loss.forward_prepared(outputs, y)}
+        else:
+            result = {"loss": float(np.mean(weights * self.loss.per_sample(outputs, y)))}
         result.update(self._compute_metrics(y, outputs))
         return result
 
@@ -515,13 +619,15 @@ class Sequential:
                  for i in range(0, x.shape[0], batch_size)]
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
-    def evaluate(self, x, y, batch_size: int = _PREDICT_BATCH) -> dict:
+    def evaluate(self, x, y, batch_size: int = _PREDICT_BATCH, sample_weight=None) -> dict:
         """Loss and metrics on ``(x, y)`` in eval mode (no dropout, running BN statistics).
-        Returns ``{"loss": ..., "<metric>": ...}``."""
+        With ``sample_weight (N,)`` the loss is ``mean_n(w_n l_n)`` as in ``fit`` (metrics
+        unweighted). Returns ``{"loss": ..., "<metric>": ...}``."""
         self._require_compiled("evaluate")
         batch_size = _check_batch_size(batch_size, "evaluate")
         x, y = self._prepare(x, y, "evaluate")
-        return self._evaluate_prepared(x, y, batch_size)
+        weights = self._sample_weights(y, sample_weight, None, "evaluate")
+        return self._evaluate_prepared(x, y, batch_size, weights)
 
     def predict_proba(self, x, batch_size: int = _PREDICT_BATCH) -> np.ndarray:
         """Class probabilities for ``x`` in eval mode: ``softmax(predict(x))`` ``(N, C)`` for
