@@ -100,3 +100,25 @@ def test_a_second_backward_after_the_fast_forward_gives_the_same_gradient():
     first = loss.backward().copy()
     np.testing.assert_allclose(loss.backward(), first, rtol=1e-12)
     np.testing.assert_allclose(first, F.cross_entropy_backward(a, y), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("stride, padding, input_grad", [(1, 0, True), (2, 1, True),
+                                                         ((2, 1), (0, 2), False)])
+def test_fused_conv2d_agrees_with_the_textbook_form(dtype, stride, padding, input_grad):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 2, 7, 6)).astype(dtype)
+    W = rng.standard_normal((4, 2, 3, 2)).astype(dtype)
+    b = rng.standard_normal(4).astype(dtype)
+    out, cols = _fused.conv2d_forward(x, W, b, stride, padding)
+    ref = F.conv2d(x, W, b, stride, padding)
+    np.testing.assert_allclose(out, ref, rtol=RTOL[dtype], atol=RTOL[dtype])
+    g = rng.standard_normal(out.shape).astype(dtype)
+    grad_W, grad_b = np.empty_like(W), np.empty_like(b)
+    gx = _fused.conv2d_backward(g, cols, x.shape, W, stride, padding, grad_W, grad_b,
+                                input_grad)
+    rx, rW, rb = F.conv2d_backward(g, x, W, stride, padding, input_grad)
+    for got, want in ((grad_W, rW), (grad_b, rb)) + (((gx, rx),) if input_grad else ()):
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, want, rtol=RTOL[dtype], atol=RTOL[dtype] * 10)
+    assert gx is None or input_grad

@@ -139,3 +139,40 @@ def softmax_cross_entropy_backward(probs, labels) -> np.ndarray:
     probs[np.arange(n), labels] -= 1
     probs /= n
     return probs
+
+
+def conv2d_forward(x, W, b, stride, padding):
+    """:func:`scratchnn.functional.conv2d` that also returns the im2col matrix for the
+    backward pass: ``cols (N * H_out * W_out, C * kh * kw)``, C-contiguous, built once (the
+    textbook pair builds it in the forward and again in the backward). Returns
+    ``(out (N, F, H_out, W_out), cols)``; ``out`` is a channels-first view of an
+    ``(N, H_out, W_out, F)`` array, the layout the matrix product gives."""
+    from .functional import im2col  # the receptive fields, as a view
+
+    windows = im2col(x, W.shape[2:], stride, padding)  # (N, C, H_out, W_out, kh, kw)
+    n, c, h_out, w_out, kh, kw = windows.shape
+    cols = np.ascontiguousarray(windows.transpose(0, 2, 3, 1, 4, 5)).reshape(
+        n * h_out * w_out, c * kh * kw)
+    out = cols @ W.reshape(W.shape[0], -1).T
+    out += b
+    return out.reshape(n, h_out, w_out, -1).transpose(0, 3, 1, 2), cols
+
+
+def conv2d_backward(grad_out, cols, x_shape, W, stride, padding, grad_W, grad_b,
+                    input_grad: bool):
+    """:func:`scratchnn.functional.conv2d_backward` from the forward's ``cols``: ``grad_W``
+    and ``grad_b`` are written into the given arrays; returns ``dL/dx`` (``None`` when
+    ``input_grad`` is false)."""
+    from .functional import col2im
+
+    n, f, h_out, w_out = grad_out.shape
+    g = np.ascontiguousarray(grad_out.transpose(0, 2, 3, 1)).reshape(-1, f)
+    # a plain product, then a copy of the small result: matmul(..., out=) was measured 4x
+    # slower for this shape (a long inner dimension), apparently off the BLAS path
+    np.copyto(grad_W.reshape(f, -1), g.T @ cols, casting="same_kind")
+    np.add.reduce(g, axis=0, out=grad_b)
+    if not input_grad:
+        return None
+    kh, kw = W.shape[2:]
+    grad_cols = (g @ W.reshape(f, -1)).reshape(n, h_out, w_out, -1, kh, kw)
+    return col2im(grad_cols.transpose(0, 3, 1, 2, 4, 5), x_shape, stride, padding)

@@ -281,13 +281,19 @@ class Conv2D(Layer):
 
     def forward(self, x, training: bool = False):
         self._check_input(x)
-        self._x = x
-        return F.conv2d(x, self.W.value, self.b.value, self.stride, self.padding)
+        x = F._float(x, "x")
+        # F.conv2d's arithmetic, keeping the im2col matrix for the weight gradient
+        out, self._cols = _fused.conv2d_forward(x, self.W.value, self.b.value, self.stride,
+                                                self.padding)
+        self._x = x.shape
+        return out
 
     def backward(self, grad_out, input_grad: bool = True):
         self._needs_forward(self._x)
-        grad_x, self.W.grad, self.b.grad = F.conv2d_backward(
-            grad_out, self._x, self.W.value, self.stride, self.padding, input_grad)
+        grad_W, grad_b = self.W.grad_buffer(), self.b.grad_buffer()
+        grad_x = _fused.conv2d_backward(grad_out, self._cols, self._x, self.W.value,
+                                        self.stride, self.padding, grad_W, grad_b, input_grad)
+        self.W.grad, self.b.grad = grad_W, grad_b
         return grad_x
 
     def backward_params(self, grad_out):
