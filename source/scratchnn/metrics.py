@@ -19,6 +19,15 @@ import numpy as np
 
 from .registry import METRICS
 
+
+def _metric(key: str, aliases=()):
+    """Register the decorated function under ``key``, the name ``compile(metrics=[...])``
+    accepts and the logs use (a decorator, so that the student bundle, which cuts the
+    definitions that are exercises, cuts their registration with them)."""
+    def add(fn):
+        return METRICS.add(fn, name=key, aliases=aliases)
+    return add
+
 __all__ = ["accuracy", "precision", "recall", "f1_score", "confusion_matrix"]
 
 _AVERAGES = ("auto", "binary", "macro", "micro", "weighted", None)
@@ -87,6 +96,7 @@ def _prepare(y_true, y_pred) -> tuple[np.ndarray, np.ndarray, int]:
     return t, p, n_classes
 
 
+@_metric("accuracy", aliases=("acc",))
 def accuracy(y_true, y_pred) -> float:
     """Fraction of correct predictions: ``mean(y_true == y_pred)`` after conversion to labels.
 
@@ -197,6 +207,7 @@ _AVERAGE_DOC = """Parameters
     float, or ndarray of shape (C,) when ``average=None``"""
 
 
+@_metric("precision", aliases=())
 def precision(y_true, y_pred, average="auto"):
     """Precision ``TP / (TP + FP)``: of the samples predicted as a class, the fraction that
     truly are.
@@ -206,6 +217,7 @@ def precision(y_true, y_pred, average="auto"):
     return _scores(y_true, y_pred, average, "precision")
 
 
+@_metric("recall", aliases=())
 def recall(y_true, y_pred, average="auto"):
     """Recall ``TP / (TP + FN)``: of the samples of a class, the fraction that were found.
 
@@ -214,6 +226,7 @@ def recall(y_true, y_pred, average="auto"):
     return _scores(y_true, y_pred, average, "recall")
 
 
+@_metric("f1_score", aliases=("f1",))
 def f1_score(y_true, y_pred, average="auto"):
     """F1 ``2 * P * R / (P + R)``, the harmonic mean of precision and recall.
 
@@ -248,6 +261,7 @@ def _regression_pair(y_true, y_pred, who: str) -> tuple[np.ndarray, np.ndarray]:
     return t, p
 
 
+@_metric("mae", aliases=("mean_absolute_error",))
 def mean_absolute_error(y_true, y_pred) -> float:
     """``mean(|y_true - y_pred|)`` over every element (scikit-learn's name; ``"mae"`` in
     ``compile``). Shapes: equal, ``(N,)`` and ``(N, 1)`` interchangeable."""
@@ -255,6 +269,7 @@ def mean_absolute_error(y_true, y_pred) -> float:
     return float(np.mean(np.abs(t - p)))
 
 
+@_metric("rmse", aliases=("root_mean_squared_error",))
 def root_mean_squared_error(y_true, y_pred) -> float:
     """``sqrt(mean((y_true - y_pred)**2))`` over every element (``"rmse"`` in ``compile``),
     in the targets' units. Shapes as :func:`mean_absolute_error`."""
@@ -262,6 +277,7 @@ def root_mean_squared_error(y_true, y_pred) -> float:
     return float(np.sqrt(np.mean((t - p) ** 2)))
 
 
+@_metric("r2", aliases=("r2_score",))
 def r2_score(y_true, y_pred) -> float:
     """Coefficient of determination ``R^2 = 1 - SS_res / SS_tot`` with
     ``SS_res = sum (y - y_pred)**2`` and ``SS_tot = sum (y - mean(y))**2`` (``"r2"`` in
@@ -303,6 +319,7 @@ def _binary_auc(is_positive: np.ndarray, score: np.ndarray) -> float:
     return float((ranks[is_positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
+@_metric("roc_auc", aliases=("roc_auc_score", "auc"))
 def roc_auc_score(y_true, y_score) -> float:
     """Area under the ROC curve: the probability that a random positive sample is scored
     above a random negative one (ties count 1/2; the Mann-Whitney U statistic, Hanley &
@@ -342,16 +359,6 @@ def roc_auc_score(y_true, y_score) -> float:
 
 __all__ += ["mean_absolute_error", "root_mean_squared_error", "r2_score", "roc_auc_score"]
 
-
-# The names compile(metrics=[...]) accepts and the logs use: the key is the log name.
-for _fn, _key, _aliases in (
-        (accuracy, "accuracy", ("acc",)), (precision, "precision", ()),
-        (recall, "recall", ()), (f1_score, "f1_score", ("f1",)),
-        (roc_auc_score, "roc_auc", ("roc_auc_score", "auc")),
-        (mean_absolute_error, "mae", ("mean_absolute_error",)),
-        (root_mean_squared_error, "rmse", ("root_mean_squared_error",)),
-        (r2_score, "r2", ("r2_score",))):
-    METRICS.add(_fn, name=_key, aliases=_aliases)
 
 #: Metrics that compare class labels (their targets must be labels or one-hot rows).
 CLASSIFICATION = ("accuracy", "precision", "recall", "f1_score", "roc_auc")
