@@ -55,9 +55,10 @@ DISTRIBUTION = "scratchnn-course"
 # The course support code the notebooks use; the modules these import come along.
 SUPPORT = ("datasets", "data", "metrics", "callbacks", "plot", "interactive")
 # The model answers, never shipped: `functional` is the reference of every exercise of 01-05,
-# the others make up the library that the capstone (06) asks students to build.
+# the others make up the library that the capstone (06) asks students to build (`registry`
+# with it: the support code only registers its metrics there when it is present).
 REFERENCE = ("functional", "_fused", "core", "init", "activations", "layers", "losses",
-             "optimizers", "schedules", "model", "serialization", "gradcheck")
+             "optimizers", "schedules", "model", "serialization", "gradcheck", "registry")
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS",
            "### END HIDDEN TESTS")
 # Packages of the `course` extra that only instructors use (jupytext: the authoring sources).
