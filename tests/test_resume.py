@@ -453,3 +453,30 @@ def test_model_checkpoint_without_the_optimizer(tmp_path):
         cbks.ModelCheckpoint(tmp_path / "full.npz")], **FIT)
     assert snn.load_model(tmp_path / "w.npz").optimizer.iterations == 0
     assert snn.load_model(tmp_path / "full.npz").optimizer.iterations == 7
+
+
+def test_initial_epoch_resumes_an_epoch_schedule_and_the_epoch_numbers(tmp_path):
+    # A LearningRateScheduler schedules by epoch: without initial_epoch the resumed run
+    # started its schedule again from epoch 0 (and differed from the straight run)
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((48, 3)), rng.integers(0, 2, 48)
+
+    def run(epochs, initial_epoch=0, model=None):
+        model = model or snn.Sequential([Dense(3, 8), A.ReLU(), Dense(8, 2)], seed=0)
+        if model.loss is None:
+            model.compile("cross_entropy", O.SGD(0.1))
+        history = model.fit(x, y, epochs=epochs, initial_epoch=initial_epoch, batch_size=16,
+                            verbose=0, callbacks=[cbks.LearningRateScheduler(
+                                lambda epoch: 0.1 * 0.5 ** epoch)])
+        return model, history
+
+    straight, _ = run(5)
+    first, _ = run(2)
+    first.save(tmp_path / "m.npz")
+    resumed, history = run(5, initial_epoch=2, model=snn.load_model(tmp_path / "m.npz"))
+    assert history.epoch == [2, 3, 4]
+    assert history.history["lr"] == pytest.approx([0.025, 0.0125, 0.00625])
+    for a, b in zip(resumed.get_weights(), straight.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="initial_epoch must be a non-negative integer"):
+        resumed.fit(x, y, initial_epoch=-1, verbose=0)

@@ -450,7 +450,7 @@ class Sequential:
 
     def fit(self, x, y=None, epochs: int = 1, batch_size: int = 32, validation_data=None,
             validation_split: float = 0.0, shuffle: bool = True, callbacks=None,
-            verbose: int = 1, sample_weight=None, class_weight=None):
+            verbose: int = 1, sample_weight=None, class_weight=None, initial_epoch: int = 0):
         """Train for ``epochs`` passes over ``(x, y)``.
 
         ``x (N, features)``; ``y`` labels ``(N,)``, one-hot ``(N, C)`` or targets shaped like
@@ -467,6 +467,12 @@ class Sequential:
         arguments then belong to the batches. Returns the
         :class:`~scratchnn.callbacks.History` (``.history`` has ``loss``, each metric,
         ``val_`` keys and ``lr``).
+
+        ``initial_epoch`` (Keras): the epoch to start counting from when resuming, so that
+        ``epochs`` is the index of the last epoch plus one, not a count: a run saved after
+        epoch 2 resumes with ``fit(..., initial_epoch=2, epochs=5)`` for epochs 2, 3, 4, and
+        callbacks (``LearningRateScheduler``, ``ModelCheckpoint`` names, ``CSVLogger``) see
+        the true epoch numbers.
         """
         self._require_compiled("fit")
         batch_size = _check_batch_size(batch_size, "fit")
@@ -474,6 +480,10 @@ class Sequential:
             raise ValueError(f"fit: epochs must be a non-negative integer, got {epochs!r}")
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split}")
+        if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, (int, np.integer)) \
+                or not 0 <= initial_epoch:
+            raise ValueError(f"fit: initial_epoch must be a non-negative integer, got "
+                             f"{initial_epoch!r}")
         batched = y is None and not isinstance(x, np.ndarray) and hasattr(x, "__iter__")
         if batched:
             if validation_split or sample_weight is not None or class_weight is not None:
@@ -551,7 +561,7 @@ class Sequential:
             log_keys += [f"val_{k}" for k in log_keys]
         call("on_train_begin", {"epochs": epochs, "steps": steps, "samples": n,
                                 "log_keys": log_keys + ["lr"]})
-        for epoch in range(epochs):
+        for epoch in range(initial_epoch, epochs):
             call("on_epoch_begin", epoch, {})
             lr = self.optimizer.current_lr
             total_loss, outputs, targets, seen = 0.0, [], [], 0
