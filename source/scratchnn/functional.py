@@ -29,8 +29,8 @@ __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_backward",
     "dense", "dense_backward", "conv2d", "conv2d_backward", "max_pool2d",
     "max_pool2d_backward", "im2col", "col2im", "conv_output_size",
-    "dropout", "dropout_backward",
-    "batch_norm", "batch_norm_backward",
+    "dropout", "dropout_backward", "l2_penalty", "l2_penalty_backward",
+    "batch_norm", "batch_norm_backward", "layer_norm", "layer_norm_backward",
     "sgd", "momentum", "nesterov", "rmsprop", "adagrad", "adam", "adamw", "clip_grad_norm",
     "flush_to_zero", "check_labels", "prob_bounds",
 ]
@@ -603,6 +603,48 @@ def dropout_backward(grad_out, mask):
     return grad_out * mask
 
 
+def _weight_list(weights, lam, who: str) -> list[np.ndarray]:
+    """``weights`` as a list of float arrays, after checking ``lam`` (shared by the L2 pair)."""
+    if isinstance(weights, np.ndarray):
+        raise TypeError(f"{who}: weights must be a list of weight matrices, got one array of "
+                        f"shape {weights.shape}; pass [W]")
+    lam = float(lam)
+    if not lam >= 0.0:
+        raise ValueError(f"{who}: lam must be >= 0, got {lam}")
+    return [_float(w, f"weights[{i}]") for i, w in enumerate(weights)]
+
+
+def l2_penalty(weights, lam: float) -> float:
+    """L2 penalty of a network's weight matrices: ``0.5 * lam * sum_k ||W_k||_F^2``.
+
+    ``weights`` is a list (or tuple) of arrays of any shapes, by convention the weight
+    matrices only, not the biases (penalizing a bias does not reduce a network's capacity
+    and can hurt a unit that needs a large offset). The factor 1/2 makes the gradient
+    ``lam * W`` (:func:`l2_penalty_backward`), so ``lam`` is the same number as PyTorch's
+    ``weight_decay`` for SGD (Krogh & Hertz, 1992; Goodfellow et al., *Deep Learning*, 7.1.1).
+
+    Returns a Python float (0.0 for an empty list). The squares are summed in the arrays'
+    own dtype (float32 stays float32; its largest value is about 1.8e19 before overflow).
+    Raises ``TypeError`` for a single array instead of a list, ``ValueError`` for a negative
+    or NaN ``lam``. The inputs are never modified.
+    """
+    arrays = _weight_list(weights, lam, "l2_penalty")
+    return 0.5 * float(lam) * float(sum(float(np.sum(w * w)) for w in arrays))
+
+
+def l2_penalty_backward(weights, lam: float) -> list[np.ndarray]:
+    """Gradient of :func:`l2_penalty` with respect to each weight matrix: ``lam * W_k``.
+
+    Shapes and dtypes: one new array per input array, each of its shape and dtype, in a list
+    in the same order. Added to the data gradient, ``grad + lam * W`` is the coupled L2 of
+    ``torch.optim.SGD(weight_decay=lam)`` and ``torch.optim.Adam(weight_decay=lam)`` (under
+    Adam it is *not* weight decay: see :func:`adamw`, Loshchilov & Hutter, 2019).
+    Raises as :func:`l2_penalty`; never modifies the inputs.
+    """
+    arrays = _weight_list(weights, lam, "l2_penalty_backward")
+    return [w * w.dtype.type(lam) for w in arrays]
+
+
 def batch_norm(x, gamma, beta, running_mean, running_var, training: bool = True,
                momentum: float = 0.1, eps: float = 1e-5):
     """Batch normalization over the batch axis of ``x (N, D)``.
@@ -675,6 +717,63 @@ def batch_norm_backward(grad_out, cache):
         )
     else:
         grad_x = grad_out * (gamma * inv_std)
+    return grad_x, grad_gamma, grad_beta
+
+
+def layer_norm(x, gamma, beta, eps: float = 1e-5):
+    """Layer normalization over the feature axis of ``x (N, D)`` (Ba, Kiros & Hinton, 2016;
+    PyTorch's ``nn.LayerNorm(D)`` with ``elementwise_affine=True``).
+
+    Per sample ``n``: ``mu_n = mean_d x[n, d]``, ``var_n = mean_d (x[n, d] - mu_n)**2``
+    (biased, as PyTorch), ``x_hat = (x - mu_n) / sqrt(var_n + eps)``,
+    ``out = gamma * x_hat + beta`` with ``gamma, beta`` of shape ``(D,)``. Unlike
+    :func:`batch_norm` the statistics are the sample's own, so training and evaluation compute
+    the same thing and there are no running statistics. The statistics are
+    :func:`batch_norm`'s of ``x.T`` (shifted, so a constant row gives ``x_hat = 0`` exactly,
+    also in float32); a single feature (``D = 1``) normalizes to 0.
+
+    Shapes and dtypes: ``x (N, D)`` float32 or float64 (integers are cast to float64), the
+    result in ``x``'s dtype. Returns ``(out, cache)``; ``cache`` (``x_hat (N, D)``,
+    ``inv_std (N,)``, ``gamma``) feeds :func:`layer_norm_backward`. The inputs are never
+    modified. Raises ``ValueError`` when ``x`` is not ``(N, D)`` with ``D = len(gamma)``, or
+    when ``eps`` is not positive once cast to ``x``'s dtype.
+    """
+    x = _float(x, "x")
+    if x.ndim != 2 or x.shape[1] != np.shape(gamma)[0] or np.shape(beta) != np.shape(gamma):
+        raise ValueError(
+            f"layer_norm: input of shape {x.shape} does not fit gamma {np.shape(gamma)} and "
+            f"beta {np.shape(beta)}; expected x (N, D) with gamma and beta (D,)")
+    if not x.dtype.type(eps) > 0:
+        raise ValueError(f"layer_norm: eps must be positive in the input's dtype, got eps={eps}, "
+                         f"which is {x.dtype.type(eps)} in {x.dtype}")
+    n, d = x.shape
+    if d == 1:   # x - mu is 0: batch_norm needs two values to average
+        x_hat = np.zeros_like(x)
+        inv_std = np.full(n, 1.0 / np.sqrt(x.dtype.type(eps)), dtype=x.dtype)
+    else:
+        unit, zero = np.ones(n, dtype=x.dtype), np.zeros(n, dtype=x.dtype)
+        _, stats, _, _ = batch_norm(x.T, unit, zero, zero, unit, training=True, eps=eps)
+        x_hat, inv_std = stats["x_hat"].T, stats["inv_std"]
+    out = gamma * x_hat + beta
+    return out, {"x_hat": x_hat, "inv_std": inv_std, "gamma": gamma}
+
+
+def layer_norm_backward(grad_out, cache):
+    """Backward of :func:`layer_norm`. Returns ``(grad_x, grad_gamma, grad_beta)``.
+
+    ``dL/dgamma = sum_n grad_out * x_hat`` and ``dL/dbeta = sum_n grad_out`` (over the batch,
+    shapes ``(D,)``); with ``g = grad_out * gamma``, per sample
+    ``dL/dx = inv_std / D * (D g - sum_d g - x_hat * sum_d (g * x_hat))``: batch norm's
+    training-mode formula along the feature axis instead of the batch axis (it is computed by
+    :func:`batch_norm_backward` on the transposes). ``grad_x`` has ``grad_out``'s shape
+    ``(N, D)``.
+    """
+    x_hat, inv_std, gamma = cache["x_hat"], cache["inv_std"], cache["gamma"]
+    grad_gamma = np.sum(grad_out * x_hat, axis=0)
+    grad_beta = np.sum(grad_out, axis=0)
+    transposed = {"x_hat": x_hat.T, "inv_std": inv_std, "gamma": np.ones_like(inv_std),
+                  "training": True}
+    grad_x = batch_norm_backward((grad_out * gamma).T, transposed)[0].T
     return grad_x, grad_gamma, grad_beta
 
 

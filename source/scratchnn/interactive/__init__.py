@@ -9,6 +9,11 @@
   with the :class:`SnapshotRecorder` callback, showing the decision boundary and the loss curve.
 - :func:`backprop_scrubber` (:mod:`.backprop`): the same over ``(step, params)`` snapshots of a
   network trained with the student's own functions (notebook 02).
+- :func:`regularization_explorer` (:mod:`.regularization`): dropout rate and L2 strength on
+  sliders, the train/validation curves of the student's own training function (notebook 04).
+- :func:`activation_explorer` (:mod:`.batchnorm`): initialization scale and batch norm on/off,
+  the per-layer activation distributions of the student's own forward pass (notebook 05);
+  :func:`layer_activations` and :func:`init_network` are the computation behind it.
 
 Every builder returns an ``ipywidgets.VBox`` holding its controls and an ``Output`` with the
 plot, and exposes them as ``box.controls`` (a dict by name) and ``box.output``, so code (and
@@ -28,12 +33,15 @@ from __future__ import annotations
 
 from ._common import MissingReferenceError
 from .backprop import backprop_scrubber
+from .batchnorm import activation_explorer, init_network, layer_activations
 from .neuron import neuron_playground
 from .race import OPTIMIZERS, SURFACES, RaceResult, Surface, optimizer_race, race_trajectories
+from .regularization import regularization_explorer
 from .scrubber import SnapshotRecorder, training_scrubber
 
 __all__ = [
     "neuron_playground", "optimizer_race", "race_trajectories", "RaceResult", "Surface",
     "SURFACES", "OPTIMIZERS", "training_scrubber", "SnapshotRecorder", "MissingReferenceError",
-    "backprop_scrubber",
+    "backprop_scrubber", "regularization_explorer", "activation_explorer", "init_network",
+    "layer_activations",
 ]
