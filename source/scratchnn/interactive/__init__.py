@@ -14,6 +14,8 @@
 - :func:`activation_explorer` (:mod:`.batchnorm`): initialization scale and batch norm on/off,
   the per-layer activation distributions of the student's own forward pass (notebook 05);
   :func:`layer_activations` and :func:`init_network` are the computation behind it.
+- :func:`digit_browser` (:mod:`.digits`): test digits with a model's predicted probabilities,
+  browsable by class and by mistake (notebook 06); :func:`browse_order` sorts them.
 
 Every builder returns an ``ipywidgets.VBox`` holding its controls and an ``Output`` with the
 plot, and exposes them as ``box.controls`` (a dict by name) and ``box.output``, so code (and
@@ -34,6 +36,7 @@ from __future__ import annotations
 from ._common import MissingReferenceError
 from .backprop import backprop_scrubber
 from .batchnorm import activation_explorer, init_network, layer_activations
+from .digits import browse_order, digit_browser
 from .neuron import neuron_playground
 from .race import OPTIMIZERS, SURFACES, RaceResult, Surface, optimizer_race, race_trajectories
 from .regularization import regularization_explorer
@@ -43,5 +46,5 @@ __all__ = [
     "neuron_playground", "optimizer_race", "race_trajectories", "RaceResult", "Surface",
     "SURFACES", "OPTIMIZERS", "training_scrubber", "SnapshotRecorder", "MissingReferenceError",
     "backprop_scrubber", "regularization_explorer", "activation_explorer", "init_network",
-    "layer_activations",
+    "layer_activations", "digit_browser", "browse_order",
 ]
