@@ -309,44 +309,62 @@ def independent_exercise(nb) -> tuple[str, str] | None:
     return None
 
 
+def _autograde_assignment(course, assignment):
+    """Generate, submit (solution, stub, one exercise wrong), autograde and generate feedback
+    for one assignment in its own nbgrader course folder ``course``. Returns ``broken``."""
+    shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+    shutil.copytree(ROOT / "notebooks" / assignment, course / "notebooks" / assignment,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    gen = _run(NBGRADER + ["generate_assignment", assignment, "--force"], cwd=course)
+    assert gen.returncode == 0, _tail(gen)
+
+    broken = None
+    for student in STUDENTS:
+        (course / "submitted" / student / assignment).mkdir(parents=True)
+    for master in sorted((course / "notebooks" / assignment).glob("*.ipynb")):
+        stub = nbformat.read(course / "release" / assignment / master.name, as_version=4)
+        solved = nbformat.read(master, as_version=4)
+        one_wrong = nbformat.read(master, as_version=4)
+        if broken is None and (found := independent_exercise(solved)):
+            solution_id, test_id = found
+            stub_cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c
+                          for c in stub.cells}
+            for cell in one_wrong.cells:
+                if cell.metadata.get("nbgrader", {}).get("grade_id") == solution_id:
+                    cell.source = stub_cells[solution_id].source
+            broken = (master.name, solution_id, test_id)
+        for student, nb in zip(STUDENTS, (solved, stub, one_wrong), strict=True):
+            nbformat.write(nb, course / "submitted" / student / assignment / master.name)
+
+    grade = _run(NBGRADER + ["autograde", assignment, "--force"], cwd=course)
+    assert grade.returncode == 0, f"autograde {assignment} crashed:\n{_tail(grade)}"
+    feedback = _run(NBGRADER + ["generate_feedback", assignment, "--force"], cwd=course)
+    assert feedback.returncode == 0, f"generate_feedback {assignment}:\n{_tail(feedback)}"
+    return broken
+
+
 @pytest.fixture(scope="session")
 def graded_course(tmp_path_factory):
-    """A temporary nbgrader course with three submissions per assignment, autograded.
+    """A temporary nbgrader course per assignment with three submissions, autograded.
+
+    The assignments are graded two at a time, each in a course folder of its own (nbgrader's
+    work is subprocesses: with six notebooks, one after the other took ~5 minutes, most of it
+    one core waiting); the gradebooks are read afterwards, in this thread.
 
     Returns {assignment: {"students": {student: {"score", "max_score", "cells"}},
-    "broken": (notebook, solution_id, test_id) or None, "logs": str}}.
+    "broken": (notebook, solution_id, test_id) or None, "feedback": path}}.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     from nbgrader.api import Gradebook
 
-    course = tmp_path_factory.mktemp("course")
-    shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+    courses = {a: tmp_path_factory.mktemp(f"course-{a}") for a in ASSIGNMENTS}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {a: pool.submit(_autograde_assignment, courses[a], a) for a in ASSIGNMENTS}
+        broken = {a: f.result() for a, f in futures.items()}
     results = {}
     for assignment in ASSIGNMENTS:
-        shutil.copytree(ROOT / "notebooks" / assignment, course / "notebooks" / assignment,
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-        gen = _run(NBGRADER + ["generate_assignment", assignment, "--force"], cwd=course)
-        assert gen.returncode == 0, _tail(gen)
-
-        broken = None
-        for student in STUDENTS:
-            (course / "submitted" / student / assignment).mkdir(parents=True)
-        for master in sorted((course / "notebooks" / assignment).glob("*.ipynb")):
-            stub = nbformat.read(course / "release" / assignment / master.name, as_version=4)
-            solved = nbformat.read(master, as_version=4)
-            one_wrong = nbformat.read(master, as_version=4)
-            if broken is None and (found := independent_exercise(solved)):
-                solution_id, test_id = found
-                stub_cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c
-                              for c in stub.cells}
-                for cell in one_wrong.cells:
-                    if cell.metadata.get("nbgrader", {}).get("grade_id") == solution_id:
-                        cell.source = stub_cells[solution_id].source
-                broken = (master.name, solution_id, test_id)
-            for student, nb in zip(STUDENTS, (solved, stub, one_wrong), strict=True):
-                nbformat.write(nb, course / "submitted" / student / assignment / master.name)
-
-        grade = _run(NBGRADER + ["autograde", assignment, "--force"], cwd=course)
-        assert grade.returncode == 0, f"autograde {assignment} crashed:\n{_tail(grade)}"
+        course = courses[assignment]
         students = {}
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("PATH", BIN_PATH)
@@ -361,9 +379,7 @@ def graded_course(tmp_path_factory):
             for master in (course / "notebooks" / assignment).glob("*.ipynb"):
                 out = course / "autograded" / student / assignment / master.name
                 assert out.exists(), f"autograde wrote no {out.relative_to(course)}"
-        feedback = _run(NBGRADER + ["generate_feedback", assignment, "--force"], cwd=course)
-        assert feedback.returncode == 0, f"generate_feedback {assignment}:\n{_tail(feedback)}"
-        results[assignment] = {"students": students, "broken": broken,
+        results[assignment] = {"students": students, "broken": broken[assignment],
                                "feedback": course / "feedback"}
     return results
 
