@@ -73,7 +73,8 @@ bench: venv
 	$(BIN)/python benchmarks/run.py --notebooks
 
 # Grade a class: `make grade SUBMISSIONS=<dir>` (an nbgrader submitted/ tree or a flat LMS
-# export); outputs in grading-output/. Options: GRADE_ARGS="--jobs 2 --timeout 30 ...".
+# export); outputs in grading-output/. Options: GRADE_ARGS="--jobs 2 --timeout 30 ...";
+# a large class on Dask workers: GRADE_ARGS="--cluster tcp://scheduler:8786" (or local:N).
 # See docs/grading.md.
 grade: venv
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=<dir>" >&2; exit 2; }

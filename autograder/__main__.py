@@ -4,4 +4,7 @@ import sys
 
 from .cli import main
 
-sys.exit(main())
+# Guarded: Dask's LocalCluster starts its worker processes with multiprocessing's "spawn",
+# which imports the main module again (as __mp_main__).
+if __name__ == "__main__":
+    sys.exit(main())

@@ -30,6 +30,15 @@ def _positive(text: str) -> int:
     return value
 
 
+def _cluster(text: str) -> str:
+    from .cluster import parse_cluster
+
+    try:
+        return parse_cluster(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m autograder``."""
     parser = argparse.ArgumentParser(
@@ -43,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--assignment", action="extend", nargs="+", metavar="ID",
                    help="grade only these assignments (default: all)")
     g.add_argument("--jobs", type=_positive, default=1, help="students graded in parallel")
+    g.add_argument("--cluster", type=_cluster, metavar="ADDRESS",
+                   help="grade on a Dask cluster: a scheduler address (tcp://host:8786) or "
+                        "local:N for N worker processes here (docs/grading.md); --jobs is "
+                        "then the workers' business")
     g.add_argument("--timeout", type=_positive, default=60, help="seconds per cell (60)")
     g.add_argument("--confirm-timeouts", type=_positive, default=4, metavar="FACTOR",
                    help="grade a submission that timed out again, alone, with limits FACTOR "

@@ -6,6 +6,7 @@ import shutil
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,6 +73,42 @@ def _copy_outputs(results: list[Result], out: Path) -> None:
             shutil.copyfile(path, dest)
 
 
+class LocalEngine(AbstractContextManager):
+    """Grades on this machine: ``settings.jobs`` submissions at a time, each in its own
+    sandboxed worker process (the default engine; :mod:`autograder.cluster` is the other)."""
+
+    def __init__(self, grader: Grader) -> None:
+        self.grader = grader
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def grade_all(self, subs: list):
+        """Yield (submission, :class:`Result`) as each one finishes."""
+        with ThreadPoolExecutor(max_workers=max(1, self.grader.settings.jobs)) as pool:
+            futures = {pool.submit(self.grader.grade, sub): sub for sub in subs}
+            for future in as_completed(futures):
+                sub = futures[future]
+                try:
+                    r = future.result()
+                except Exception as exc:  # Grader.grade does not raise; belt and braces
+                    r = Result(sub.student, sub.assignment)
+                    r.problems.append(Problem(sub.student, sub.assignment, "",
+                                              "autograde-failed", detail=repr(exc)))
+                yield sub, r
+
+    def grade_one(self, sub, timeout: int | None = None) -> Result:
+        """Grade one submission now (a confirming re-run; ``timeout`` per cell)."""
+        return self.grader.grade(sub, timeout=timeout)
+
+
+def cluster_engine(cluster: str, course: Course, grader: Grader, log):
+    """The Dask engine (imported only when asked for: Dask is the grading extra's)."""
+    from .cluster import ClusterEngine
+
+    return ClusterEngine(cluster, course, grader, log)
+
+
 def _similar(course: Course, subs: list, log) -> similarity.Similarity | None:
     """Near-identical solutions in the class; None (and a console line) if the check fails:
     it is advice for the instructor and must never cost the grades."""
@@ -84,9 +121,13 @@ def _similar(course: Course, subs: list, log) -> similarity.Similarity | None:
 
 def grade_class(submissions: Path, out: Path, settings: Settings,
                 assignments: list[str] | None = None, course_root: Path | None = None,
-                roster_path: Path | None = None, log=_log) -> Summary:
+                roster_path: Path | None = None, log=_log,
+                cluster: str | None = None) -> Summary:
     """Grade every submission in ``submissions`` into ``out`` and return the summary.
 
+    ``cluster``: None grades in ``settings.jobs`` local processes; ``"local:N"`` or a Dask
+    scheduler address (``tcp://host:8786``) sends one task per submission to Dask workers
+    (:mod:`autograder.cluster`); the outputs are the same bytes either way.
     Never stops for a bad submission: whatever goes wrong with one is in the problem log.
     """
     start = time.monotonic()
@@ -102,8 +143,9 @@ def grade_class(submissions: Path, out: Path, settings: Settings,
         for assignment in course.assignments:
             problems.append(Problem(student, assignment, "", "missing-submission",
                                     detail="on the roster, nothing handed in; scored 0"))
+    where = f"Dask cluster {cluster}" if cluster else f"{settings.jobs} job(s)"
     log(f"autograder: {len(subs)} submission(s) of {len({s.student for s in subs})} student(s) "
-        f"for {', '.join(course.assignments)} in {submissions}; {settings.jobs} job(s), "
+        f"for {', '.join(course.assignments)} in {submissions}; {where}, "
         f"{settings.timeout} s per cell, {settings.memory / 2**30:g} GiB, "
         f"{settings.cpu_limit} CPU-s per kernel")
     sandbox = probe_sandbox(settings, hide=[str(course.source)])
@@ -117,16 +159,10 @@ def grade_class(submissions: Path, out: Path, settings: Settings,
     similar: similarity.Similarity | None = None
     try:
         grader.build_template()
-        with ThreadPoolExecutor(max_workers=max(1, settings.jobs)) as pool:
-            futures = {pool.submit(grader.grade, sub): sub for sub in subs}
-            for done, future in enumerate(as_completed(futures), 1):
-                sub = futures[future]
-                try:
-                    r = future.result()
-                except Exception as exc:  # Grader.grade does not raise; belt and braces
-                    r = Result(sub.student, sub.assignment)
-                    r.problems.append(Problem(sub.student, sub.assignment, "",
-                                              "autograde-failed", detail=repr(exc)))
+        engine = (cluster_engine(cluster, course, grader, log) if cluster
+                  else LocalEngine(grader))
+        with engine:
+            for done, (sub, r) in enumerate(engine.grade_all(subs), 1):
                 graded.append((sub, r))
                 points = sum((g.get("manual") if g.get("manual") is not None
                               else g.get("auto")) or 0.0
@@ -135,8 +171,8 @@ def grade_class(submissions: Path, out: Path, settings: Settings,
                 log(f"[{done}/{len(subs)}] {r.student} {r.assignment}: {points:g} / "
                     f"{course.max_score(r.assignment):g} points in {r.seconds:.1f} s"
                     + (f"  ({', '.join(kinds)})" if kinds else ""))
-        # A timeout counts only once a re-run alone, with longer limits, confirms it.
-        results = grader.confirm_timeouts(graded, log)
+            # A timeout counts only once a re-run alone, with longer limits, confirms it.
+            results = grader.confirm_timeouts(graded, log, grade=engine.grade_one)
         results.sort(key=lambda r: (r.student, r.assignment))
         for r in results:
             problems.extend(r.problems)
@@ -177,11 +213,14 @@ def main_grade(args) -> int:
                         confirm_factor=args.confirm_timeouts,
                         show_hidden_tests=args.show_hidden_tests, network=args.allow_network,
                         keep_work=args.keep_work)
+    from .cluster import ClusterError
+    from .runner import WorkFolderError
+
     try:
         grade_class(Path(args.submissions), Path(args.out), settings, args.assignment or None,
                     Path(args.course) if args.course else None,
-                    Path(args.roster) if args.roster else None)
-    except (CourseError, OutputError, FileNotFoundError) as exc:
+                    Path(args.roster) if args.roster else None, cluster=args.cluster)
+    except (CourseError, OutputError, FileNotFoundError, ClusterError, WorkFolderError) as exc:
         print(f"autograder: error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -79,6 +79,10 @@ class SandboxExecute(Execute):
         config=True)
     replay = Bool(True, help="After a restart, re-run the cells before the failed one.").tag(
         config=True)
+    # One stream output per cell and stream name, however the kernel's writes were chunked in
+    # time: the same graded notebook and feedback bytes on every run and every machine.
+    coalesce_streams = Bool(True, help="Merge a cell's stream outputs of the same name.").tag(
+        config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         """Execute the notebook, surviving dead and unresponsive kernels."""

@@ -40,6 +40,8 @@ KINDS: dict[str, str] = {
     "output-cut": "a cell's output was too long (characters or image bytes); the rest was cut "
                   "from the graded notebook and the feedback (grades unchanged)",
     "autograde-failed": "nbgrader could not grade the submission at all; it scores 0",
+    "worker-lost": "on a Dask cluster, every worker that graded this submission died (more "
+                   "times than the scheduler's allowed-failures); it scores 0",
     "feedback-failed": "nbgrader could not render the feedback HTML",
     "sandbox": "a sandbox feature the OS refused (the kernel ran with less isolation)",
 }

@@ -545,6 +545,13 @@ UNGRADED: dict[str, tuple[str, str]] = {
         "This is not necessarily your mistake: your instructor has the details and will "
         "look at it. Meanwhile, check that the notebook runs from top to bottom after a "
         "restart (Kernel \u203a Restart Kernel and Run All Cells)."),
+    "worker-lost": (
+        "The grading machine that ran your notebook stopped each time it tried, so your "
+        "notebook was not graded.",
+        "This is not necessarily your mistake: your instructor has the details and will "
+        "grade it again. Meanwhile, check that the notebook runs from top to bottom after a "
+        "restart (Kernel \u203a Restart Kernel and Run All Cells) without using a lot of "
+        "memory or starting other programs."),
     "feedback-failed": (
         "Your notebook was graded, but the detailed feedback page could not be produced.",
         "Your points per test are below. Ask your instructor if you need the messages of a "

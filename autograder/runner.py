@@ -47,6 +47,13 @@ RUNTIME_BYTES = 2**20
 RUNTIME_FILES = 64
 SANDBOX = Path(__file__).with_name("sandbox.py")
 GiB = 2**30
+# A Unix socket's path holds at most 107 bytes (sockaddr_un); the kernels' sockets are
+# <work>/w-NNNN/runtime/kernel-<port>.
+SOCKET_PATH_MAX = 107
+
+
+class WorkFolderError(RuntimeError):
+    """The temporary folder cannot hold a grading run (its path is too long for sockets)."""
 
 
 @dataclass
@@ -164,15 +171,30 @@ class Grader:
     """Grades submissions of one course; one instance per run."""
 
     def __init__(self, course: Course, settings: Settings, hide: list[Path],
-                 known_sandbox_failures: set[str] | None = None) -> None:
+                 known_sandbox_failures: set[str] | None = None,
+                 work: Path | None = None) -> None:
         self.course = course
         self.settings = settings
         # Reported once for the run (console, report); not repeated for every submission.
         self.known_sandbox_failures = set(known_sandbox_failures or ())
-        self.work = Path(tempfile.mkdtemp(prefix="autograder-"))
+        # (``work``: an empty folder made by the caller, e.g. a cluster worker that unpacked
+        # the course inside it; the kernels' sandbox covers all of it)
+        self.work = Path(work) if work is not None else Path(tempfile.mkdtemp(
+            prefix="autograder-"))
         os.chmod(self.work, 0o711)  # traversable only; each kernel sees its own folder alone
+        socket = self.work / "w-0000" / "runtime" / "kernel-65535"
+        if len(os.fsencode(socket)) > SOCKET_PATH_MAX:
+            shutil.rmtree(self.work, ignore_errors=True)
+            raise WorkFolderError(
+                f"the temporary folder {self.work.parent} has too long a path for the kernels' "
+                f"sockets ({len(os.fsencode(socket))} > {SOCKET_PATH_MAX} bytes in {socket}); "
+                f"set TMPDIR to a shorter folder, e.g. TMPDIR=/tmp")
+        # Removed by a job's worker process if this process dies without cleaning up (a
+        # killed cluster worker): see autograder.worker's parent watch.
+        self.orphan_cleanup: list[Path] = [self.work]
         self.template = self.work / "template"
         self.expose = kernel_paths()
+        self.extra_hide = [str(p) for p in hide]  # as given (a cluster's workers get these)
         self.hide = self._hidden_paths(hide)
         self._slots = list(range(max(1, settings.jobs)))
         self._slot_lock = threading.Lock()
@@ -187,10 +209,13 @@ class Grader:
 
     # -- setup ------------------------------------------------------------------------------
     def _hidden_paths(self, extra: list[Path]) -> list[str]:
-        """The course's files and folders a kernel must not see, plus ``extra``."""
+        """The course's files and folders a kernel must not see, plus ``extra``: the entries
+        of the course root and of the repository this grader runs from (the same folder
+        unless ``--course`` names another; on a cluster worker, the worker's checkout)."""
         keep = [Path(p) for p in self.expose] + [self.work]
         hide = []
-        for entry in sorted(self.course.root.iterdir()):
+        roots = {self.course.root.resolve(), PACKAGE_ROOT.resolve()}
+        for entry in sorted(e for root in roots for e in root.iterdir()):
             real = entry.resolve()
             if any(real == k or real in k.parents or k in real.parents for k in keep):
                 continue
@@ -424,6 +449,8 @@ class Grader:
                            "JUPYTER_CONFIG_DIR": str(w / "jupyter-config"),
                            "JUPYTER_DATA_DIR": str(w / "jupyter-data"),
                            "IPYTHONDIR": str(w / "ipython")}
+            spec["uid"] = uid
+            spec["orphan_cleanup"] = [str(p) for p in self.orphan_cleanup]
             (w / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
             os.chmod(w / "spec.json", 0o600)
             self._run_worker(sub, w, result, slot, timeout)
@@ -501,8 +528,8 @@ class Grader:
             if html.is_file() and not html.is_symlink():
                 result.feedback[master.name] = html
 
-    def confirm_timeouts(self, graded: list[tuple[Submission, Result]], log=None
-                         ) -> list[Result]:
+    def confirm_timeouts(self, graded: list[tuple[Submission, Result]], log=None,
+                         grade=None) -> list[Result]:
         """The results of ``graded`` (submission, batch result) with every time-out confirmed.
 
         A submission that ran past a time limit during the batch (per cell, or in total) is
@@ -511,7 +538,9 @@ class Grader:
         result replaces the batch's either way, and carries a ``timeout-rerun`` problem that
         says what happened: a cell that only timed out because the machine was busy is graded
         on its merits; a genuine infinite loop times out again and the timeout counts. So the
-        grades do not depend on what else the machine was doing."""
+        grades do not depend on what else the machine was doing. ``grade(sub, timeout=)``:
+        who grades the re-run (default :meth:`grade`; the cluster engine sends it to a
+        worker)."""
         factor = max(1, int(self.settings.confirm_factor))
         longer = int(self.settings.timeout) * factor
         out = []
@@ -522,7 +551,7 @@ class Grader:
                 continue
             where = "; ".join(sorted({f"{p.notebook or sub.assignment} {p.cell}".strip()
                                       for p in timeouts}))
-            rerun = self.grade(sub, timeout=longer)
+            rerun = (grade or self.grade)(sub, timeout=longer)
             again = [p for p in rerun.problems if p.kind == "timeout"]
             verdict = ("it timed out again: the timeout counts" if again else
                        "it finished: the batch's timeout came from a busy machine, this "

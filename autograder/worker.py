@@ -13,9 +13,17 @@ import io
 import json
 import logging
 import os
+import shutil
+import signal
 import sys
+import threading
+import time
 import traceback
 from pathlib import Path
+
+# The spec path of the job being graded (the last one when idle): what to clean up if the
+# grading process that started this one dies.
+_current: dict = {}
 
 
 def _load_config(course: Path, spec: dict):
@@ -105,9 +113,37 @@ def _collect(db_url: str, spec: dict) -> dict:
     return out
 
 
+def _orphaned() -> None:
+    """The grading process that started this one is gone (a killed cluster worker): kill this
+    job's kernels and every process of its submission's uid, unmount its runtime folder,
+    remove the dead grader's work folders, then end this process and its group."""
+    from .runner import _kill_kernels, _kill_uid
+    from .sandbox import unmount
+
+    spec_path, spec = _current.get("path"), _current.get("spec") or {}
+    if spec_path is not None:
+        w = Path(spec_path).parent
+        _kill_kernels(w / "kernel.pids")
+        if os.geteuid() == 0 and spec.get("uid") is not None:
+            _kill_uid(int(spec["uid"]))
+        if os.path.ismount(w / "runtime"):
+            unmount(str(w / "runtime"))
+    for folder in spec.get("orphan_cleanup", []):
+        shutil.rmtree(folder, ignore_errors=True)
+    os.killpg(os.getpgrp(), signal.SIGKILL)
+
+
+def _watch_parent(parent: int, interval: float = 0.5) -> None:
+    """Call :func:`_orphaned` once this process's parent is no longer ``parent``."""
+    while os.getppid() == parent:
+        time.sleep(interval)
+    _orphaned()
+
+
 def grade_one(spec_path: Path) -> None:
     """Grade the one submission described by the spec file; always writes result.json."""
     spec = json.loads(spec_path.read_text(encoding="utf-8"))
+    _current.update(path=spec_path, spec=spec)
     course = Path(spec["course"])
     result = {"autograde_ok": False, "autograde_error": "", "feedback_ok": False,
               "feedback_error": "", "grades": {}, "log": ""}
@@ -143,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args and args[0] == "--serve":
         import nbgrader.converters  # noqa: F401  (import once, before the first job)
+
+        threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
 
         for line in sys.stdin:
             if line.strip():

@@ -124,16 +124,18 @@ def marked_notebook(marker: str) -> bytes:
     return _bytes(nb)
 
 
-def run_grader(submissions: Path, out: Path, *options: str, timeout: int = 1200):
+def run_grader(submissions: Path, out: Path, *options: str, timeout: int = 1200,
+               env: dict | None = None):
     """``python -m autograder grade SUBMISSIONS --out OUT OPTIONS`` as an instructor runs it
     (this interpreter, the repository's autograder); ``timeout``: a kill switch for a hung
-    run, not an assertion."""
+    run, not an assertion; ``env``: extra environment variables."""
     import os
     import subprocess
     import sys
 
     env = {**os.environ, "PYTHONPATH": str(ROOT),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+           **(env or {})}
     return subprocess.run([sys.executable, "-m", "autograder", "grade", str(submissions),
                            "--out", str(out), *options], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)

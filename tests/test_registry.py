@@ -609,3 +609,14 @@ def test_the_docs_describe_registration():
                    "features", "fresh process"):
         assert needle in section, needle
     assert "raises `TypeError` for others" not in doc  # the old limitation is gone
+
+
+def test_find_key_is_none_for_an_unregistered_object_and_the_key_otherwise():
+    def unregistered(y_true, y_pred):
+        return 0.0
+
+    metrics = snn.registry.METRICS
+    assert metrics.find_key(unregistered) is None
+    with pytest.raises(TypeError, match="not a registered"):
+        metrics.key_of(unregistered)
+    assert metrics.find_key(snn.metrics.accuracy) == metrics.key_of(snn.metrics.accuracy)

@@ -23,6 +23,8 @@ import math
 
 import numpy as np
 
+from .functional import col2im, im2col
+
 
 def sgd(param, grad, lr: float, scratch) -> None:
     """:func:`scratchnn.functional.sgd` in place: ``param -= lr grad``."""
@@ -147,7 +149,6 @@ def conv2d_forward(x, W, b, stride, padding):
     textbook pair builds it in the forward and again in the backward). Returns
     ``(out (N, F, H_out, W_out), cols)``; ``out`` is a channels-first view of an
     ``(N, H_out, W_out, F)`` array, the layout the matrix product gives."""
-    from .functional import im2col  # the receptive fields, as a view
 
     windows = im2col(x, W.shape[2:], stride, padding)  # (N, C, H_out, W_out, kh, kw)
     n, c, h_out, w_out, kh, kw = windows.shape
@@ -163,7 +164,6 @@ def conv2d_backward(grad_out, cols, x_shape, W, stride, padding, grad_W, grad_b,
     """:func:`scratchnn.functional.conv2d_backward` from the forward's ``cols``: ``grad_W``
     and ``grad_b`` are written into the given arrays; returns ``dL/dx`` (``None`` when
     ``input_grad`` is false)."""
-    from .functional import col2im
 
     n, f, h_out, w_out = grad_out.shape
     g = np.ascontiguousarray(grad_out.transpose(0, 2, 3, 1)).reshape(-1, f)

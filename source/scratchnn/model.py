@@ -292,7 +292,7 @@ class Sequential:
         specs = []
         for m in metrics:
             if callable(m):
-                key = METRICS._key_of.get(m)
+                key = METRICS.find_key(m)
                 name = m.__name__ if key is None else key.rsplit(".", 1)[-1]
                 specs.append((name, m))
             else:

@@ -125,11 +125,15 @@ class Registry:
                     f"{_origin(obj)} needs another one (register(..., name=...))")
 
     # -- lookup -------------------------------------------------------------------------------
+    def find_key(self, obj) -> str | None:
+        """The key of ``obj`` if it is registered, else None (see :meth:`key_of`)."""
+        return self._key_of.get(obj)
+
     def key_of(self, obj) -> str:
         """The key of a registered class or function (what a file records).
 
         Raises ``TypeError`` naming ``obj`` when it is not registered."""
-        key = self._key_of.get(obj)
+        key = self.find_key(obj)
         if key is None:
             raise TypeError(
                 f"{_origin(obj)} is not a registered {self.kind}: subclass the {self.kind} "

@@ -1,0 +1,439 @@
+"""Grading on Dask distributed (``--cluster``): the same outputs as a local run, and faults.
+
+Three real runs of ``python -m autograder grade`` on four 01_neuron submissions (two full
+solutions, one exercise wrong, one untouched release): ``--jobs 2`` locally, then
+``--cluster local:2`` (a Dask LocalCluster of 2 worker processes) during which the test kills,
+with SIGKILL, the worker process that is grading ``alice`` once her kernel runs; the outputs
+must be those of the local run. A third small cluster run, with the scheduler allowed no
+failure, kills the worker grading ``mallory``: she gets a ``worker-lost`` row scoring 0 and
+``eve`` is graded as usual. A scheduler and a worker started as separate ``dask`` processes
+(as docs/grading.md tells instructors) grade one student; a worker that runs other grading
+code is refused before any grading. Fast checks without kernels cover the option, the course
+pack, the environment check and an unreachable scheduler.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import sys
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from autograder_corpus import NEURON, Course, read_json, run_grader, set_cell
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from autograder.cluster import (  # noqa: E402
+    CoursePack,
+    environment_differences,
+    environment_fingerprint,
+    parse_cluster,
+)
+from autograder.course import Course as GradedCourse  # noqa: E402
+from autograder.report import without_timings  # noqa: E402
+
+pytest.importorskip("distributed")
+
+OPTIONS = ("--assignment", NEURON, "--timeout", "30")
+SAME_BYTES = ("grades.csv", "problems.csv", "problems.json", "results.json")
+
+
+def _write_class(folder: Path, students: dict[str, str]) -> None:
+    """students: name -> "full" | "wrong" | "untouched"."""
+    course = Course(NEURON, "neuron.ipynb")
+    solution, _ = course.exercise("neuron_forward")
+    folder.mkdir(parents=True)
+    for name, kind in students.items():
+        nb = course.release if kind == "untouched" else course.solved()
+        if kind == "wrong":
+            set_cell(nb, solution, "def neuron_forward(x, w, b):\n    return np.dot(w, x)\n")
+        (folder / f"{name}_{NEURON}.ipynb").write_text(nbformat.writes(nb), encoding="utf-8")
+
+
+# ----------------------------------------------------------------------------------------------
+# Finding and killing the Dask worker process that grades one student
+# ----------------------------------------------------------------------------------------------
+
+def _pids() -> list[int]:
+    return [int(e) for e in os.listdir("/proc") if e.isdigit()]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _ppid(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+class WorkerKiller(threading.Thread):
+    """Kills (SIGKILL) the Dask worker process grading ``student``, ``times`` times, each
+    time once the student's kernel has started. Graders make their folders under ``tmp``."""
+
+    def __init__(self, tmp: Path, student: str, times: int = 1, deadline: float = 600) -> None:
+        super().__init__(daemon=True)
+        self.tmp, self.student, self.times, self.deadline = tmp, student, times, deadline
+        self.killed: list[tuple[int, Path, int | None]] = []  # (worker pid, grader dir, uid)
+        self.error = ""
+        self.stop = threading.Event()
+
+    def _job(self, seen: set[Path]):
+        for submitted in self.tmp.glob(f"autograder-*/w-*/course/submitted/{self.student}"):
+            w = submitted.parents[2]
+            if w in seen or not (w / "kernel.pids").is_file():
+                continue
+            for pid in _pids():
+                cmd = _cmdline(pid)
+                if b"autograder.worker" not in cmd or b"--serve" not in cmd:
+                    continue
+                try:  # a job's process works in its submission's course folder
+                    if Path(os.readlink(f"/proc/{pid}/cwd")) == w / "course":
+                        return w, _ppid(pid)
+                except OSError:
+                    continue
+        return None
+
+    def run(self) -> None:
+        seen: set[Path] = set()
+        end = time.monotonic() + self.deadline
+        while len(self.killed) < self.times and time.monotonic() < end and not self.stop.is_set():
+            found = self._job(seen)
+            if found is None:
+                time.sleep(0.1)
+                continue
+            w, worker = found
+            seen.add(w)
+            try:
+                uid = json.loads((w / "spec.json").read_text()).get("uid")
+            except (OSError, ValueError):
+                uid = None
+            os.kill(worker, signal.SIGKILL)
+            self.killed.append((worker, w.parent, uid))
+        if len(self.killed) < self.times:
+            self.error = f"killed {len(self.killed)} of {self.times} workers of {self.student}"
+
+
+def _short_tmp() -> Path:
+    """A temporary folder with a short path: a kernel's socket path must fit in 107 bytes."""
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix="agc-", dir="/tmp"))
+
+
+def _cluster_run(tmp: Path, submissions: Path, out: Path, student: str, times: int,
+                 env: dict | None = None):
+    killer = WorkerKiller(tmp, student, times)
+    killer.start()
+    proc = run_grader(submissions, out, "--cluster", "local:2", *OPTIONS,
+                      env={"TMPDIR": str(tmp), **(env or {})})
+    killer.stop.set()
+    killer.join(10)
+    return proc, killer
+
+
+def _leftovers(killer: WorkerKiller, wait: float = 60) -> list[str]:
+    """What outlived the killed workers' grading (folders, processes), after ``wait`` s."""
+    end = time.monotonic() + wait
+    while True:
+        found = []
+        for _, folder, uid in killer.killed:
+            if folder.exists():
+                found.append(f"folder {folder}")
+            for pid in _pids():
+                try:
+                    owner = os.stat(f"/proc/{pid}").st_uid
+                except OSError:
+                    continue
+                if str(folder).encode() in _cmdline(pid) or (uid is not None and owner == uid):
+                    found.append(f"process {pid}: {_cmdline(pid)[:120]!r}")
+        if not found or time.monotonic() > end:
+            return found
+        time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("cluster")
+    submissions = base / "submissions"
+    _write_class(submissions, {"alice": "full", "bob": "full", "carol": "wrong",
+                               "dave": "untouched"})
+    local = run_grader(submissions, base / "local", "--jobs", "2", *OPTIONS)
+    assert local.returncode == 0, local.stdout[-3000:] + local.stderr[-3000:]
+    tmp = _short_tmp()
+    proc, killer = _cluster_run(tmp, submissions, base / "cluster", "alice", 1)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    yield {"tmp": tmp, "local": base / "local", "cluster": base / "cluster",
+           "proc": proc, "killer": killer}
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_a_worker_was_killed_while_grading(runs):
+    killer = runs["killer"]
+    assert not killer.error and len(killer.killed) == 1, killer.error
+    assert "Dask cluster local:2: 2 worker(s)" in runs["proc"].stdout
+
+
+def test_cluster_outputs_are_the_bytes_of_a_local_run(runs):
+    local, cluster = runs["local"], runs["cluster"]
+    for name in SAME_BYTES:
+        assert (cluster / name).read_bytes() == (local / name).read_bytes(), name
+    report = [without_timings((d / "report.html").read_text(encoding="utf-8"))
+              for d in (local, cluster)]
+    assert report[0] == report[1]
+    pages = sorted(p.relative_to(local) for p in (local / "feedback").rglob("*.html"))
+    assert len(pages) == 4
+    assert pages == sorted(p.relative_to(cluster) for p in (cluster / "feedback").rglob("*"
+                                                                                      ".html"))
+    for page in pages:
+        assert (cluster / page).read_bytes() == (local / page).read_bytes(), page
+
+
+WIDGET = "application/vnd.jupyter.widget-view+json"
+
+
+def _without_clock_and_widget_ids(path: Path) -> dict:
+    """The notebook without what differs between any two runs: the kernel's execution times
+    and the random ids of widget models (their saved state goes with them)."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    nb.get("metadata", {}).pop("widgets", None)
+    for cell in nb["cells"]:
+        cell.get("metadata", {}).pop("execution", None)
+        for output in cell.get("outputs", []):
+            if WIDGET in output.get("data", {}):
+                output["data"][WIDGET].pop("model_id", None)
+    return nb
+
+
+def test_autograded_notebooks_differ_only_in_execution_times_and_widget_ids(runs):
+    local, cluster = runs["local"], runs["cluster"]
+    notebooks = sorted(p.relative_to(local) for p in (local / "autograded").rglob("*.ipynb"))
+    assert len(notebooks) == 4
+    for nb in notebooks:
+        assert _without_clock_and_widget_ids(cluster / nb) == \
+            _without_clock_and_widget_ids(local / nb), nb
+
+
+# From a graded row (alias x) to its student, assignment and notebook names.
+_OWNER = """
+    JOIN submitted_notebook sn ON x.notebook_id = sn.id
+    JOIN notebook n ON sn.notebook_id = n.id
+    JOIN submitted_assignment sa ON sn.assignment_id = sa.id
+    JOIN assignment a ON sa.assignment_id = a.id
+    JOIN student st ON sa.student_id = st.id
+    JOIN base_cell c ON x.cell_id = c.id"""
+
+
+def _grade_rows(db: Path) -> list[tuple]:
+    """Every grade and comment of the gradebook by names (nbgrader's row ids are random)."""
+    with sqlite3.connect(db) as con:
+        return con.execute(
+            "SELECT st.id, a.name, n.name, c.name, x.auto_score, x.manual_score, gc.max_score, "
+            "NULL FROM grade x JOIN grade_cells gc ON x.cell_id = gc.id" + _OWNER +
+            " UNION ALL SELECT st.id, a.name, n.name, c.name, NULL, NULL, NULL, "
+            "x.manual_comment FROM comment x" + _OWNER + " ORDER BY 1, 2, 3, 4, 8").fetchall()
+
+
+def test_gradebooks_hold_the_same_grades(runs):
+    rows = _grade_rows(runs["local"] / "gradebook.db")
+    assert rows == _grade_rows(runs["cluster"] / "gradebook.db")
+    alice = [r for r in rows if r[0] == "alice" and r[4] is not None]
+    assert alice and all(r[4] == r[6] for r in alice)  # the killed one got full marks
+
+
+def test_the_killed_task_was_graded_once_and_counted_once(runs):
+    results = read_json(runs["cluster"] / "results.json")
+    assert sorted((r["student_id"], r["assignment"]) for r in results) == [
+        (s, NEURON) for s in ("alice", "bob", "carol", "dave")]
+    assert "alice" in runs["proc"].stdout
+    lines = [line for line in runs["proc"].stdout.splitlines()
+             if line.startswith("[") and " alice " in line]
+    assert len(lines) == 1, lines  # one progress line: no second result for the retried task
+
+
+def test_nothing_of_the_killed_worker_outlives_it(runs):
+    assert _leftovers(runs["killer"]) == []
+    assert not list(runs["tmp"].glob("autograder-*")), list(runs["tmp"].iterdir())
+
+
+def test_a_submission_that_kills_its_worker_gets_a_row_and_scores_zero(tmp_path):
+    submissions = tmp_path / "submissions"
+    _write_class(submissions, {"eve": "full", "mallory": "full"})
+    # The scheduler may lose no worker on a task: the first death ends mallory's grading.
+    tmp = _short_tmp()
+    try:
+        proc, killer = _cluster_run(tmp, submissions, tmp_path / "out", "mallory", 1, env={
+            "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"})
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert not killer.error, killer.error
+    problems = read_json(tmp_path / "out" / "problems.json")
+    lost = [p for p in problems if p["kind"] == "worker-lost"]
+    assert [p["student_id"] for p in lost] == ["mallory"]
+    assert "died" in lost[0]["detail"]
+    with open(tmp_path / "out" / "grades.csv", encoding="utf-8") as handle:
+        rows = {line.split(",")[3]: line for line in handle.read().splitlines()[1:]}
+    assert set(rows) == {"eve", "mallory"}
+    score = {r["student_id"]: r["score"] for r in read_json(tmp_path / "out" / "results.json")}
+    assert score["mallory"] == 0 and score["eve"] == 24, score
+    page = (tmp_path / "out" / "feedback" / "mallory" / NEURON / "neuron.html").read_text()
+    assert "grading machine that ran your notebook stopped" in page
+    assert _leftovers(killer) == []
+
+
+# ----------------------------------------------------------------------------------------------
+# Without kernels
+# ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["local:1", "local:16", "tcp://10.0.0.5:8786",
+                                   "tls://scheduler.example:8786"])
+def test_cluster_option_accepts_local_and_addresses(value):
+    assert parse_cluster(f" {value} ") == value
+
+
+@pytest.mark.parametrize("value", ["local:0", "local", "local:x", "10.0.0.5:8786", ""])
+def test_cluster_option_refuses_other_values(value):
+    with pytest.raises(ValueError, match="local:N"):
+        parse_cluster(value)
+
+
+def test_bad_cluster_option_is_a_usage_error(tmp_path):
+    proc = run_grader(tmp_path, tmp_path / "out", "--cluster", "local:0")
+    assert proc.returncode == 2 and "expected local:N" in proc.stderr, proc.stderr
+
+
+def test_unreachable_scheduler_is_an_error_not_a_hang(tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    submissions = tmp_path / "submissions"
+    _write_class(submissions, {"eve": "untouched"})
+    proc = run_grader(submissions, tmp_path / "out", "--cluster", f"tcp://127.0.0.1:{port}",
+                      *OPTIONS, env={"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"},
+                      timeout=300)
+    assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert f"cannot use the Dask cluster tcp://127.0.0.1:{port}" in proc.stderr
+
+
+def test_course_pack_is_deterministic_and_unpacks_to_the_same_course(tmp_path):
+    course = GradedCourse.load(ROOT, [NEURON])
+    pack = CoursePack.of(course)
+    assert CoursePack.of(course).data == pack.data
+    copy = pack.unpack(tmp_path / "course")
+    assert copy.assignments == [NEURON] and copy.course_id == course.course_id
+    assert [(m.name, m.cells) for m in copy.masters[NEURON]] == \
+        [(m.name, m.cells) for m in course.masters[NEURON]]
+    assert not (tmp_path / "course" / "release").exists()  # masters and config only
+    assert (tmp_path / "course").stat().st_mode & 0o077 == 0
+
+
+def test_environment_check_names_the_worker_and_the_difference():
+    here = environment_fingerprint()
+    assert here["code"] and here["nbgrader"] != "missing"
+    other = {**here, "nbgrader": "0.0.1"}
+    lines = environment_differences(here, {"tcp://a:1": dict(here), "tcp://b:2": other,
+                                           "tcp://c:3": "ModuleNotFoundError('autograder')"})
+    assert lines == [f"tcp://b:2: nbgrader {here['nbgrader']} here, 0.0.1 there",
+                     "tcp://c:3: ModuleNotFoundError('autograder')"]
+
+
+# ----------------------------------------------------------------------------------------------
+# Separate `dask scheduler` and `dask worker` processes, started as docs/grading.md says
+# ----------------------------------------------------------------------------------------------
+
+class Cluster:
+    """A scheduler and one worker process (``pythonpath``: where the worker imports the
+    autograder from), stopped on exit."""
+
+    def __init__(self, folder: Path, pythonpath: Path) -> None:
+        import subprocess
+
+        self.folder, self.procs = folder, []
+        folder.mkdir(parents=True, exist_ok=True)
+        bindir = Path(sys.executable).parent
+        self.tmp = _short_tmp()
+        env = {**os.environ, "PYTHONPATH": str(pythonpath), "TMPDIR": str(self.tmp),
+               "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0"}
+        env["PATH"] = f"{bindir}{os.pathsep}{env.get('PATH', '')}"
+        state = folder / "scheduler.json"
+        for args in (["scheduler", "--port", "0", "--dashboard-address", ":0",
+                      "--scheduler-file", str(state)],
+                     ["worker", "--scheduler-file", str(state), "--nthreads", "1",
+                      "--memory-limit", "0", "--no-dashboard"]):
+            self.procs.append(subprocess.Popen(
+                [str(bindir / "dask"), *args], cwd=ROOT, env=env, start_new_session=True,
+                stdout=subprocess.DEVNULL, stderr=open(folder / f"{args[0]}.log", "w")))
+            deadline = time.monotonic() + 120
+            while not state.exists() and time.monotonic() < deadline:
+                time.sleep(0.2)
+        self.address = json.loads(state.read_text())["address"]
+
+    def close(self) -> None:
+        for proc in reversed(self.procs):
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(60)
+            except Exception:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(30)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _grade_on_cluster(tmp_path: Path, pythonpath: Path):
+    """Grade one full solution on a scheduler and worker started as separate processes;
+    returns (the grader's completed process, the scheduler's address)."""
+    submissions = tmp_path / "submissions"
+    _write_class(submissions, {"eve": "full"})
+    cluster = Cluster(tmp_path / "cluster", pythonpath)
+    try:
+        proc = run_grader(submissions, tmp_path / "out", "--cluster", cluster.address, *OPTIONS)
+    finally:
+        cluster.close()
+    return proc, cluster.address
+
+
+def test_grading_on_separately_started_scheduler_and_worker(tmp_path):
+    proc, address = _grade_on_cluster(tmp_path, ROOT)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert f"Dask cluster {address}: 1 worker(s), 1 thread(s)" in proc.stdout
+    score = {r["student_id"]: r["score"] for r in read_json(tmp_path / "out" / "results.json")}
+    assert score == {"eve": 24}
+    assert (tmp_path / "out" / "feedback" / "eve" / NEURON / "neuron.html").is_file()
+
+
+def test_a_worker_with_other_grading_code_is_refused(tmp_path):
+    other = tmp_path / "other"
+    for top in ("autograder", "source/scratchnn", "source/coursekit"):
+        shutil.copytree(ROOT / top, other / top, ignore=shutil.ignore_patterns("__pycache__"))
+    with open(other / "autograder" / "runner.py", "a", encoding="utf-8") as handle:
+        handle.write("\n# a worker on another commit\n")
+    proc, _ = _grade_on_cluster(tmp_path, other)
+    assert proc.returncode == 2, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "grading environment differs" in proc.stderr
+    assert "code " in proc.stderr and " here, " in proc.stderr, proc.stderr
+    assert not (tmp_path / "out" / "grades.csv").exists()
+
+
+def test_a_temporary_folder_too_long_for_kernel_sockets_is_named(tmp_path):
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    submissions = tmp_path / "submissions"
+    _write_class(submissions, {"eve": "untouched"})
+    proc = run_grader(submissions, tmp_path / "out", *OPTIONS, env={"TMPDIR": str(deep)})
+    assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "too long a path for the kernels' sockets" in proc.stderr
+    assert "TMPDIR" in proc.stderr and not list(deep.iterdir())
