@@ -242,6 +242,11 @@ def release_graders(run: str) -> int:
     return 1
 
 
+def _same(value):
+    """A task that returns its argument (how the course pack becomes a recomputable key)."""
+    return value
+
+
 def _probe(settings: Settings, hide: list[str]) -> list[str]:
     """The sandbox features this worker's OS refuses (``hide``: the client's masters folder,
     tried where the same path exists here)."""
@@ -273,7 +278,7 @@ class ClusterEngine(AbstractContextManager):
                  wait: float = 120.0) -> None:
         self.spec = parse_cluster(cluster)
         self.course, self.grader, self.log, self.wait = course, grader, log, wait
-        self.client = self.local = None
+        self.client = self.local = self._pack = None
         self.received = 0
         self.options = GraderOptions(
             grader.settings, tuple(grader.extra_hide), tuple(sorted(
@@ -352,6 +357,15 @@ class ClusterEngine(AbstractContextManager):
         return None
 
     # -- grading ----------------------------------------------------------------------------
+    def _course_pack(self):
+        """The future of the course pack, which every task takes. A task's result rather than
+        scattered data: when every worker holding a copy has died, the scheduler makes it
+        again from the task (scattered data would be lost, and the tasks with it)."""
+        if self._pack is None:
+            self._pack = self.client.submit(_same, CoursePack.of(self.course), pure=False,
+                                            key=f"course-pack-{self.options.run}")
+        return self._pack
+
     def _submit(self, pack, subs: list[Submission], timeout: int | None = None) -> dict:
         futures = {}
         for i, sub in enumerate(subs):
@@ -396,9 +410,7 @@ class ClusterEngine(AbstractContextManager):
 
         if not subs:
             return
-        pack = self.client.scatter(CoursePack.of(self.course), broadcast=True)
-        self._pack = pack
-        futures = self._submit(pack, subs)
+        futures = self._submit(self._course_pack(), subs)
         for future in as_completed(list(futures)):
             sub = futures.pop(future)
             yield sub, self._receive(sub, future)
@@ -406,7 +418,5 @@ class ClusterEngine(AbstractContextManager):
 
     def grade_one(self, sub: Submission, timeout: int | None = None) -> Result:
         """Grade one submission on the cluster now (a confirming re-run, alone)."""
-        pack = getattr(self, "_pack", None) or self.client.scatter(
-            CoursePack.of(self.course), broadcast=True)
-        (future, _), = self._submit(pack, [sub], timeout).items()
+        (future, _), = self._submit(self._course_pack(), [sub], timeout).items()
         return self._receive(sub, future)

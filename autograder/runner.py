@@ -39,7 +39,7 @@ from .integrity import Finding, affected_tests, scan_notebook
 from .nbexec import events as read_events
 from .normalize import repair
 from .problems import Problem
-from .sandbox import mount_small_tmpfs, unmount
+from .sandbox import mount_small_tmpfs, unmount, unmount_below
 
 KERNEL_NAME = "autograder-sandbox"
 # The kernel's runtime folder (its sockets, a few hundred bytes): a tmpfs this small.
@@ -553,6 +553,19 @@ class Grader:
                                       for p in timeouts}))
             rerun = (grade or self.grade)(sub, timeout=longer)
             again = [p for p in rerun.problems if p.kind == "timeout"]
+            broken = [p for p in rerun.problems if p.kind in ("autograde-failed",
+                                                              "worker-lost")]
+            if broken and not rerun.graded and result.graded:
+                # the re-run itself failed (a lost worker, a grader error): nothing was
+                # learnt about the timeout, so the batch's result stands
+                result.problems.append(Problem(
+                    sub.student, sub.assignment, "", "timeout-rerun",
+                    detail=f"timed out in the batch ({where}, limit {self.settings.timeout} s "
+                           f"per cell); the re-run alone with {longer} s per cell could not "
+                           f"grade it ({broken[0].kind}: {broken[0].detail[:300]}): the "
+                           f"batch's result counts"))
+                out.append(result)
+                continue
             verdict = ("it timed out again: the timeout counts" if again else
                        "it finished: the batch's timeout came from a busy machine, this "
                        "result counts")
@@ -572,9 +585,7 @@ class Grader:
         for worker in self._workers.values():
             worker.close()
         self._workers.clear()
-        for runtime in self.work.glob("w-*/runtime"):
-            if os.path.ismount(runtime):  # a job that ended before its own clean-up
-                unmount(str(runtime))
+        unmount_below(str(self.work))  # a job that ended before its own clean-up
         if not self.settings.keep_work:
             shutil.rmtree(self.work, ignore_errors=True)
 

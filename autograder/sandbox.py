@@ -47,6 +47,7 @@ import ctypes
 import ctypes.util
 import json
 import os
+import re
 import select
 import signal
 import sys
@@ -342,6 +343,25 @@ def unmount(path: str) -> None:
     libc = _libc()
     if libc is not None:
         libc.umount2(path.encode(), MNT_DETACH)
+
+
+def mounts_below(folder: str) -> list[str]:
+    """Mount points strictly inside ``folder`` (this process's view), deepest first."""
+    prefix = os.path.realpath(folder).rstrip("/") + "/"
+    try:
+        with open("/proc/self/mounts", encoding="utf-8") as handle:
+            # the kernel writes spaces, tabs, newlines and backslashes as octal escapes
+            points = [re.sub(r"\\([0-7]{3})", lambda m: chr(int(m[1], 8)), line.split()[1])
+                      for line in handle if len(line.split()) > 1]
+    except OSError:
+        return []
+    return sorted((p for p in points if p.startswith(prefix)), key=len, reverse=True)
+
+
+def unmount_below(folder: str) -> None:
+    """Detach every mount inside ``folder`` (before removing it)."""
+    for point in mounts_below(folder):
+        unmount(point)
 
 
 def _limits(args: argparse.Namespace, status: dict) -> None:

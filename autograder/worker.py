@@ -118,7 +118,7 @@ def _orphaned() -> None:
     job's kernels and every process of its submission's uid, unmount its runtime folder,
     remove the dead grader's work folders, then end this process and its group."""
     from .runner import _kill_kernels, _kill_uid
-    from .sandbox import unmount
+    from .sandbox import unmount, unmount_below
 
     spec_path, spec = _current.get("path"), _current.get("spec") or {}
     if spec_path is not None:
@@ -129,6 +129,7 @@ def _orphaned() -> None:
         if os.path.ismount(w / "runtime"):
             unmount(str(w / "runtime"))
     for folder in spec.get("orphan_cleanup", []):
+        unmount_below(folder)  # the dead grader's other jobs may have left theirs
         shutil.rmtree(folder, ignore_errors=True)
     os.killpg(os.getpgrp(), signal.SIGKILL)
 

@@ -1,15 +1,20 @@
 """Grading on Dask distributed (``--cluster``): the same outputs as a local run, and faults.
 
-Three real runs of ``python -m autograder grade`` on four 01_neuron submissions (two full
-solutions, one exercise wrong, one untouched release): ``--jobs 2`` locally, then
-``--cluster local:2`` (a Dask LocalCluster of 2 worker processes) during which the test kills,
-with SIGKILL, the worker process that is grading ``alice`` once her kernel runs; the outputs
-must be those of the local run. A third small cluster run, with the scheduler allowed no
-failure, kills the worker grading ``mallory``: she gets a ``worker-lost`` row scoring 0 and
-``eve`` is graded as usual. A scheduler and a worker started as separate ``dask`` processes
-(as docs/grading.md tells instructors) grade one student; a worker that runs other grading
-code is refused before any grading. Fast checks without kernels cover the option, the course
-pack, the environment check and an unreachable scheduler.
+Real runs of ``python -m autograder grade`` on 01_neuron submissions:
+
+- four students (two full solutions, one exercise wrong, one untouched release) graded with
+  ``--jobs 2`` locally, then with ``--cluster local:2`` (a Dask LocalCluster of 2 worker
+  processes) during which the test kills, with SIGKILL, the worker process grading ``alice``
+  once her kernel runs: the outputs must be those of the local run, and nothing of the dead
+  worker may remain;
+- a scheduler and a worker started as separate ``dask`` processes, as docs/grading.md tells
+  instructors, with a scheduler allowed no failure: the worker grading ``mallory`` is killed
+  (she gets a ``worker-lost`` row scoring 0 and a feedback page saying so), ``looper``'s
+  infinite loop times out and is graded again on the cluster, ``eve`` gets full marks;
+- a worker running other grading code is refused before anything is graded.
+
+Fast checks without kernels cover the option, the course pack, the environment check, an
+unreachable scheduler and a temporary folder too long for the kernels' sockets.
 """
 
 from __future__ import annotations
@@ -47,7 +52,7 @@ SAME_BYTES = ("grades.csv", "problems.csv", "problems.json", "results.json")
 
 
 def _write_class(folder: Path, students: dict[str, str]) -> None:
-    """students: name -> "full" | "wrong" | "untouched"."""
+    """students: name -> "full" | "wrong" | "untouched" | "loop"."""
     course = Course(NEURON, "neuron.ipynb")
     solution, _ = course.exercise("neuron_forward")
     folder.mkdir(parents=True)
@@ -55,6 +60,8 @@ def _write_class(folder: Path, students: dict[str, str]) -> None:
         nb = course.release if kind == "untouched" else course.solved()
         if kind == "wrong":
             set_cell(nb, solution, "def neuron_forward(x, w, b):\n    return np.dot(w, x)\n")
+        if kind == "loop":  # runs until the per-cell limit interrupts it
+            set_cell(nb, solution, "while True:\n    pass\n")
         (folder / f"{name}_{NEURON}.ipynb").write_text(nbformat.writes(nb), encoding="utf-8")
 
 
@@ -267,32 +274,6 @@ def test_nothing_of_the_killed_worker_outlives_it(runs):
     assert not list(runs["tmp"].glob("autograder-*")), list(runs["tmp"].iterdir())
 
 
-def test_a_submission_that_kills_its_worker_gets_a_row_and_scores_zero(tmp_path):
-    submissions = tmp_path / "submissions"
-    _write_class(submissions, {"eve": "full", "mallory": "full"})
-    # The scheduler may lose no worker on a task: the first death ends mallory's grading.
-    tmp = _short_tmp()
-    try:
-        proc, killer = _cluster_run(tmp, submissions, tmp_path / "out", "mallory", 1, env={
-            "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"})
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert not killer.error, killer.error
-    problems = read_json(tmp_path / "out" / "problems.json")
-    lost = [p for p in problems if p["kind"] == "worker-lost"]
-    assert [p["student_id"] for p in lost] == ["mallory"]
-    assert "died" in lost[0]["detail"]
-    with open(tmp_path / "out" / "grades.csv", encoding="utf-8") as handle:
-        rows = {line.split(",")[3]: line for line in handle.read().splitlines()[1:]}
-    assert set(rows) == {"eve", "mallory"}
-    score = {r["student_id"]: r["score"] for r in read_json(tmp_path / "out" / "results.json")}
-    assert score["mallory"] == 0 and score["eve"] == 24, score
-    page = (tmp_path / "out" / "feedback" / "mallory" / NEURON / "neuron.html").read_text()
-    assert "grading machine that ran your notebook stopped" in page
-    assert _leftovers(killer) == []
-
-
 # ----------------------------------------------------------------------------------------------
 # Without kernels
 # ----------------------------------------------------------------------------------------------
@@ -357,9 +338,10 @@ def test_environment_check_names_the_worker_and_the_difference():
 
 class Cluster:
     """A scheduler and one worker process (``pythonpath``: where the worker imports the
-    autograder from), stopped on exit."""
+    autograder from; ``config``: more environment variables, e.g. Dask settings), each
+    started as docs/grading.md says; :meth:`close` stops them."""
 
-    def __init__(self, folder: Path, pythonpath: Path) -> None:
+    def __init__(self, folder: Path, pythonpath: Path, **config: str) -> None:
         import subprocess
 
         self.folder, self.procs = folder, []
@@ -367,7 +349,7 @@ class Cluster:
         bindir = Path(sys.executable).parent
         self.tmp = _short_tmp()
         env = {**os.environ, "PYTHONPATH": str(pythonpath), "TMPDIR": str(self.tmp),
-               "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0"}
+               "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0", **config}
         env["PATH"] = f"{bindir}{os.pathsep}{env.get('PATH', '')}"
         state = folder / "scheduler.json"
         for args in (["scheduler", "--port", "0", "--dashboard-address", ":0",
@@ -393,26 +375,52 @@ class Cluster:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def _grade_on_cluster(tmp_path: Path, pythonpath: Path):
-    """Grade one full solution on a scheduler and worker started as separate processes;
-    returns (the grader's completed process, the scheduler's address)."""
+def _grade_on_cluster(tmp_path: Path, pythonpath: Path, students: dict[str, str],
+                      *options: str, kill: str = "", **config: str):
+    """Grade ``students`` on a scheduler and a worker started as separate processes
+    (``kill``: a student whose worker is killed once her kernel runs); returns (the grader's
+    completed process, the scheduler's address, the killer or None)."""
     submissions = tmp_path / "submissions"
-    _write_class(submissions, {"eve": "full"})
-    cluster = Cluster(tmp_path / "cluster", pythonpath)
+    _write_class(submissions, students)
+    cluster = Cluster(tmp_path / "cluster", pythonpath, **config)
+    killer = WorkerKiller(cluster.tmp, kill) if kill else None
     try:
-        proc = run_grader(submissions, tmp_path / "out", "--cluster", cluster.address, *OPTIONS)
+        if killer:
+            killer.start()
+        proc = run_grader(submissions, tmp_path / "out", "--cluster", cluster.address,
+                          *(options or OPTIONS))
     finally:
+        if killer:
+            killer.stop.set()
+            killer.join(10)
         cluster.close()
-    return proc, cluster.address
+    return proc, cluster.address, killer
 
 
-def test_grading_on_separately_started_scheduler_and_worker(tmp_path):
-    proc, address = _grade_on_cluster(tmp_path, ROOT)
+def test_separate_scheduler_and_worker_a_lost_worker_and_a_confirmed_timeout(tmp_path):
+    # The scheduler may lose no worker on a task: the first death ends mallory's grading.
+    proc, address, killer = _grade_on_cluster(
+        tmp_path, ROOT, {"eve": "full", "mallory": "full", "looper": "loop"},
+        "--assignment", NEURON, "--timeout", "10", "--confirm-timeouts", "2", kill="mallory",
+        DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="0")
+    out = tmp_path / "out"
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert f"Dask cluster {address}: 1 worker(s), 1 thread(s)" in proc.stdout
-    score = {r["student_id"]: r["score"] for r in read_json(tmp_path / "out" / "results.json")}
-    assert score == {"eve": 24}
-    assert (tmp_path / "out" / "feedback" / "eve" / NEURON / "neuron.html").is_file()
+    assert not killer.error, killer.error
+    score = {r["student_id"]: r["score"] for r in read_json(out / "results.json")}
+    # looper loses exactly exercise 1's point (its cell was interrupted, the rest ran)
+    assert score == {"eve": 24, "mallory": 0, "looper": 23}, score
+    problems = read_json(out / "problems.json")
+    lost = [p for p in problems if p["kind"] == "worker-lost"]
+    assert [p["student_id"] for p in lost] == ["mallory"] and "died" in lost[0]["detail"]
+    page = (out / "feedback" / "mallory" / NEURON / "neuron.html").read_text()
+    assert "grading machine that ran your notebook stopped" in page
+    # the batch's timeout was graded again on the cluster, alone, with 2 x 10 s per cell
+    rerun = [p for p in problems if p["kind"] == "timeout-rerun"]
+    assert [p["student_id"] for p in rerun] == ["looper"], problems
+    assert "with 20 s per cell: it timed out again" in rerun[0]["detail"]
+    assert (out / "feedback" / "eve" / NEURON / "neuron.html").is_file()
+    assert _leftovers(killer) == []
 
 
 def test_a_worker_with_other_grading_code_is_refused(tmp_path):
@@ -421,7 +429,7 @@ def test_a_worker_with_other_grading_code_is_refused(tmp_path):
         shutil.copytree(ROOT / top, other / top, ignore=shutil.ignore_patterns("__pycache__"))
     with open(other / "autograder" / "runner.py", "a", encoding="utf-8") as handle:
         handle.write("\n# a worker on another commit\n")
-    proc, _ = _grade_on_cluster(tmp_path, other)
+    proc, _, _ = _grade_on_cluster(tmp_path, other, {"eve": "full"})
     assert proc.returncode == 2, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "grading environment differs" in proc.stderr
     assert "code " in proc.stderr and " here, " in proc.stderr, proc.stderr
