@@ -123,7 +123,15 @@ def _orphaned() -> None:
     spec_path, spec = _current.get("path"), _current.get("spec") or {}
     if spec_path is not None:
         w = Path(spec_path).parent
+        # the kernels' connection files (jupyter_client makes them in the temp folder and
+        # removes them at a shutdown that will not happen now): they hold the channels' key
+        leftovers = _connection_files(w / "kernel.pids")
         _kill_kernels(w / "kernel.pids")
+        for path in leftovers:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
         if os.geteuid() == 0 and spec.get("uid") is not None:
             _kill_uid(int(spec["uid"]))
         if os.path.ismount(w / "runtime"):
@@ -132,6 +140,22 @@ def _orphaned() -> None:
         unmount_below(folder)  # the dead grader's other jobs may have left theirs
         shutil.rmtree(folder, ignore_errors=True)
     os.killpg(os.getpgrp(), signal.SIGKILL)
+
+
+def _connection_files(pidfile: Path) -> list[str]:
+    """The ``-f`` connection file of each kernel launcher listed in ``pidfile``."""
+    files = []
+    try:
+        pids = pidfile.read_text(encoding="utf-8").split()
+    except OSError:
+        return files
+    for pid in pids:
+        try:
+            argv = Path(f"/proc/{int(pid)}/cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            continue
+        files += [os.fsdecode(argv[i + 1]) for i, arg in enumerate(argv[:-1]) if arg == b"-f"]
+    return files
 
 
 def _watch_parent(parent: int, interval: float = 0.5) -> None:

@@ -2,7 +2,7 @@
 
 Real runs of ``python -m autograder grade`` on 01_neuron submissions:
 
-- four students (two full solutions, one exercise wrong, one untouched release) graded with
+- three students (a full solution, one exercise wrong, an untouched release) graded with
   ``--jobs 2`` locally, then with ``--cluster local:2`` (a Dask LocalCluster of 2 worker
   processes) during which the test kills, with SIGKILL, the worker process grading ``alice``
   once her kernel runs: the outputs must be those of the local run, and nothing of the dead
@@ -11,7 +11,9 @@ Real runs of ``python -m autograder grade`` on 01_neuron submissions:
   instructors, with a scheduler allowed no failure: the worker grading ``mallory`` is killed
   (she gets a ``worker-lost`` row scoring 0 and a feedback page saying so), ``looper``'s
   infinite loop times out and is graded again on the cluster, ``eve`` gets full marks;
-- a worker running other grading code is refused before anything is graded.
+- a worker running other grading code is refused before anything is graded;
+- the grader itself killed with SIGKILL (locally) leaves no process, folder, mount or kernel
+  connection file behind: its grading processes watch their parent.
 
 Fast checks without kernels cover the option, the course pack, the environment check, an
 unreachable scheduler and a temporary folder too long for the kernels' sockets.
@@ -44,6 +46,7 @@ from autograder.cluster import (  # noqa: E402
 )
 from autograder.course import Course as GradedCourse  # noqa: E402
 from autograder.report import without_timings  # noqa: E402
+from autograder.sandbox import mounts_below  # noqa: E402
 
 pytest.importorskip("distributed")
 
@@ -174,8 +177,7 @@ def _leftovers(killer: WorkerKiller, wait: float = 60) -> list[str]:
 def runs(tmp_path_factory):
     base = tmp_path_factory.mktemp("cluster")
     submissions = base / "submissions"
-    _write_class(submissions, {"alice": "full", "bob": "full", "carol": "wrong",
-                               "dave": "untouched"})
+    _write_class(submissions, {"alice": "full", "carol": "wrong", "dave": "untouched"})
     local = run_grader(submissions, base / "local", "--jobs", "2", *OPTIONS)
     assert local.returncode == 0, local.stdout[-3000:] + local.stderr[-3000:]
     tmp = _short_tmp()
@@ -200,7 +202,7 @@ def test_cluster_outputs_are_the_bytes_of_a_local_run(runs):
               for d in (local, cluster)]
     assert report[0] == report[1]
     pages = sorted(p.relative_to(local) for p in (local / "feedback").rglob("*.html"))
-    assert len(pages) == 4
+    assert len(pages) == 3
     assert pages == sorted(p.relative_to(cluster) for p in (cluster / "feedback").rglob("*"
                                                                                       ".html"))
     for page in pages:
@@ -226,7 +228,7 @@ def _without_clock_and_widget_ids(path: Path) -> dict:
 def test_autograded_notebooks_differ_only_in_execution_times_and_widget_ids(runs):
     local, cluster = runs["local"], runs["cluster"]
     notebooks = sorted(p.relative_to(local) for p in (local / "autograded").rglob("*.ipynb"))
-    assert len(notebooks) == 4
+    assert len(notebooks) == 3
     for nb in notebooks:
         assert _without_clock_and_widget_ids(cluster / nb) == \
             _without_clock_and_widget_ids(local / nb), nb
@@ -262,7 +264,7 @@ def test_gradebooks_hold_the_same_grades(runs):
 def test_the_killed_task_was_graded_once_and_counted_once(runs):
     results = read_json(runs["cluster"] / "results.json")
     assert sorted((r["student_id"], r["assignment"]) for r in results) == [
-        (s, NEURON) for s in ("alice", "bob", "carol", "dave")]
+        (s, NEURON) for s in ("alice", "carol", "dave")]
     assert "alice" in runs["proc"].stdout
     lines = [line for line in runs["proc"].stdout.splitlines()
              if line.startswith("[") and " alice " in line]
@@ -445,3 +447,38 @@ def test_a_temporary_folder_too_long_for_kernel_sockets_is_named(tmp_path):
     assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "too long a path for the kernels' sockets" in proc.stderr
     assert "TMPDIR" in proc.stderr and not list(deep.iterdir())
+
+
+def test_killing_the_grader_itself_leaves_no_process_folder_or_connection_file(tmp_path):
+    import subprocess
+
+    submissions = tmp_path / "submissions"
+    _write_class(submissions, {"looper": "loop"})
+    tmp = _short_tmp()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    grader = subprocess.Popen([sys.executable, "-m", "autograder", "grade", str(submissions),
+                               "--out", str(tmp_path / "out"), *OPTIONS], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 300
+        while not list(tmp.glob("autograder-*/w-*/kernel.pids")):
+            assert grader.poll() is None and time.monotonic() < deadline, "no kernel started"
+            time.sleep(0.1)
+        time.sleep(1)  # the kernel is running looper's loop
+        assert list(tmp.glob("*.json")), "expected the kernel's connection file"
+        folder = next(tmp.glob("autograder-*"))
+        grader.kill()  # SIGKILL: no clean-up of its own
+        grader.wait(30)
+        killer = WorkerKiller(tmp, "looper")
+        killer.killed.append((grader.pid, folder, None))
+        assert _leftovers(killer) == []
+        assert not mounts_below(str(tmp))
+        deadline = time.monotonic() + 60
+        while list(tmp.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert list(tmp.iterdir()) == []
+    finally:
+        if grader.poll() is None:
+            grader.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
