@@ -482,3 +482,24 @@ def test_killing_the_grader_itself_leaves_no_process_folder_or_connection_file(t
         if grader.poll() is None:
             grader.kill()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_stream_outputs_merge_the_same_however_they_were_chunked():
+    from autograder.nbexec import merge_streams
+    from nbformat.v4 import new_output
+
+    def stream(name, text):
+        return new_output("stream", name=name, text=text)
+
+    figure = new_output("display_data", data={"text/plain": "<Figure>"})
+    one = merge_streams([stream("stdout", "a\nb\n"), figure, stream("stderr", "warn\n")])
+    chunked = merge_streams([stream("stdout", "a\n"), figure, stream("stderr", "wa"),
+                             stream("stdout", "b\n"), stream("stderr", "rn\n")])
+    assert one == chunked == [stream("stdout", "a\nb\n"), figure, stream("stderr", "warn\n")]
+    # stderr racing ahead of stdout is put back after it; nothing else moves
+    assert merge_streams([stream("stderr", "e"), stream("stdout", "o")]) == [
+        stream("stdout", "o"), stream("stderr", "e")]
+    assert merge_streams([figure]) == [figure]
+    # a cell that prints 30 MB in 30,000 pieces: one output with all of it
+    many = merge_streams([stream("stdout", "x" * 1000) for _ in range(30_000)])
+    assert len(many) == 1 and len(many[0]["text"]) == 30_000_000
