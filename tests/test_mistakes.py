@@ -8,6 +8,7 @@ the exercise's test cell (visible and hidden tests, as graded), and restores the
 mistake passes when the test cell fails (caught) and its first failing message contains every
 word the corpus gives for it (named). At the end every test cell runs again on the solutions,
 so a restore that did not work cannot go unnoticed. The figures are printed per notebook.
+The notebooks run two at a time, one kernel each.
 """
 
 from __future__ import annotations
@@ -75,48 +76,62 @@ def _first_error(cell) -> tuple[str, str] | None:
     return None
 
 
+def _run_corpus(source: Path, corpus) -> dict:
+    """One kernel: the master top to bottom, then every mistake of the corpus and its restore,
+    then every test cell again. Returns the probes' errors, the control and setup errors and
+    the kernel's seconds on the corpus."""
+    from nbclient import NotebookClient
+
+    master = nbformat.read(SETTINGS.master_of(source), as_version=4)
+    cells = master.cells
+    index = {_grade_id(c): i for i, c in enumerate(cells) if _grade_id(c)}
+    run = nbformat.v4.new_notebook(metadata=master.metadata)
+    # Widget cells are left out: they test nothing here, and a cell that displays an
+    # ipywidget sometimes stalls nbclient until its timeout (jupyter/nbclient#312).
+    run.cells = [nbformat.v4.new_code_cell(c.source) for c in cells
+                 if c.cell_type == "code" and WIDGETS not in c.source]
+    n_master = len(run.cells)
+    probes = []
+    for mistake in corpus.mistakes:
+        assert mistake.exercise in index, (
+            f"{_id(source)}: mistake {mistake.name!r} names no exercise "
+            f"{mistake.exercise!r}")
+        solution = cells[index[mistake.exercise]]
+        test = _test_cell_after(cells, index[mistake.exercise])
+        define = nbformat.v4.new_code_cell(mistake.code)
+        check = nbformat.v4.new_code_cell(test.source)
+        run.cells += [define, check, nbformat.v4.new_code_cell(solution.source)]
+        probes.append((mistake, define, check))
+    controls = [nbformat.v4.new_code_cell(c.source) for c in cells
+                if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
+    run.cells += controls
+    NotebookClient(run, timeout=300, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(SETTINGS.master_of(source).parent)}}
+                   ).execute()
+    return {
+        "probes": [(m, _first_error(check), _first_error(define))
+                   for m, define, check in probes],
+        "controls": [e for e in map(_first_error, controls) if e],
+        "setup": [e for e in map(_first_error, run.cells[:n_master]) if e],
+        "seconds": _seconds(run.cells[n_master:]),
+    }
+
+
 @pytest.fixture(scope="module")
 def results():
     """{source: [(mistake, first error or None, code error or None)], plus the control
-    errors}, one kernel per notebook."""
-    from nbclient import NotebookClient
+    errors}, one kernel per notebook.
 
-    out = {}
-    for source, corpus in CORPORA.items():
-        master = nbformat.read(SETTINGS.master_of(source), as_version=4)
-        cells = master.cells
-        index = {_grade_id(c): i for i, c in enumerate(cells) if _grade_id(c)}
-        run = nbformat.v4.new_notebook(metadata=master.metadata)
-        # Widget cells are left out: they test nothing here, and a cell that displays an
-        # ipywidget sometimes stalls nbclient until its timeout (jupyter/nbclient#312).
-        run.cells = [nbformat.v4.new_code_cell(c.source) for c in cells
-                     if c.cell_type == "code" and WIDGETS not in c.source]
-        n_master = len(run.cells)
-        probes = []
-        for mistake in corpus.mistakes:
-            assert mistake.exercise in index, (
-                f"{_id(source)}: mistake {mistake.name!r} names no exercise "
-                f"{mistake.exercise!r}")
-            solution = cells[index[mistake.exercise]]
-            test = _test_cell_after(cells, index[mistake.exercise])
-            define = nbformat.v4.new_code_cell(mistake.code)
-            check = nbformat.v4.new_code_cell(test.source)
-            run.cells += [define, check, nbformat.v4.new_code_cell(solution.source)]
-            probes.append((mistake, define, check))
-        controls = [nbformat.v4.new_code_cell(c.source) for c in cells
-                    if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
-        run.cells += controls
-        NotebookClient(run, timeout=300, kernel_name="python3", allow_errors=True,
-                       resources={"metadata": {"path": str(SETTINGS.master_of(source).parent)}}
-                       ).execute()
-        out[source] = {
-            "probes": [(m, _first_error(check), _first_error(define))
-                       for m, define, check in probes],
-            "controls": [e for e in map(_first_error, controls) if e],
-            "setup": [e for e in map(_first_error, run.cells[:n_master]) if e],
-            "seconds": _seconds(run.cells[n_master:]),
-        }
-    return out
+    The notebooks run two at a time (one kernel each, in a thread each: the work is in the
+    kernels, and this machine has two cores); each kernel is the same as when they ran one
+    after the other, so the results are too.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {source: pool.submit(_run_corpus, source, corpus)
+                   for source, corpus in CORPORA.items()}
+        return {source: future.result() for source, future in futures.items()}
 
 
 @pytest.mark.parametrize("source, i", CASES,

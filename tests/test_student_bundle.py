@@ -346,17 +346,37 @@ def test_no_function_in_the_bundle_solves_an_exercise(bundle, tmp_path):
     every graded test cell, each function the cell tests is replaced in turn by every function
     and class of the bundle that accepts its arguments, and the cell is run again. None may
     pass. As a control, the same is done with the functions of scratchnn.functional (the
-    reference, not in the bundle), which must be caught."""
-    report = tmp_path / "probe.json"
-    env = {**os.environ, "PYTHONPATH": str(bundle / "src"), "MPLBACKEND": "Agg",
-           "HOME": str(tmp_path), "SCRATCHNN_DATA": str(tmp_path / "data")}
-    command = [sys.executable, __file__, "probe", str(bundle / "src"), str(report),
-               *map(str, masters())]
-    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True,
-                            timeout=600)
-    assert result.returncode == 0, f"the probe failed:\n{result.stdout[-2000:]}\n" \
-                                   f"{result.stderr[-4000:]}"
-    found = json.loads(report.read_text())
+    reference, not in the bundle), which must be caught.
+
+    Each master is probed in a process of its own (its own home and data folder), two at a
+    time; their reports are added up."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def probe_one(index: int, master: Path):
+        work = tmp_path / f"probe-{index}"
+        work.mkdir()
+        report = work / "probe.json"
+        env = {**os.environ, "PYTHONPATH": str(bundle / "src"), "MPLBACKEND": "Agg",
+               "HOME": str(work), "SCRATCHNN_DATA": str(work / "data")}
+        command = [sys.executable, __file__, "probe", str(bundle / "src"), str(report),
+                   str(master)]
+        result = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True,
+                                timeout=600)
+        return master, result, report
+
+    # The probe's work grows with a master's test cells: the longest first, so that the two
+    # processes finish close together.
+    paths = sorted(masters(), key=lambda m: -sum(
+        1 for c in cells(m) if grading(c).get("grade") and not grading(c).get("solution")))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = list(pool.map(probe_one, range(len(paths)), paths))
+    found = {"baseline_failures": [], "solvers": [], "control": [], "probes": 0}
+    for master, result, report in runs:
+        assert result.returncode == 0, f"the probe of {master.name} failed:\n" \
+                                       f"{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
+        part = json.loads(report.read_text())
+        for key in found:
+            found[key] += part[key]
     assert not found["baseline_failures"], (
         f"the masters' own solutions fail their tests here: {found['baseline_failures']}")
     assert found["probes"] > 100, f"only {found['probes']} probes ran: is the probe broken?"
@@ -577,6 +597,8 @@ print("BUNDLE-CHECK " + _j.dumps({"python": _s.executable, "scratchnn": _snn.__f
 
 
 def test_a_fresh_environment_from_the_bundle_runs_every_release_notebook(bundle, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
     course = tmp_path / "course"
     shutil.copytree(bundle, course)
     python = bundle_tool.create_student_env(course, tmp_path / "venv", compile_bytecode=False)
@@ -590,7 +612,8 @@ def test_a_fresh_environment_from_the_bundle_runs_every_release_notebook(bundle,
            "MPLBACKEND": "Agg"}
     notebooks = sorted((course / "assignments").glob("*/*.ipynb"))
     assert notebooks
-    for notebook in notebooks:
+
+    def execute(notebook: Path):
         master = MASTERS / notebook.parent.name / notebook.name
         nb = solved(notebook, master)
         nb["cells"].append({"cell_type": "code", "execution_count": None, "metadata": {},
@@ -600,6 +623,12 @@ def test_a_fresh_environment_from_the_bundle_runs_every_release_notebook(bundle,
         result = subprocess.run([str(python), str(tmp_path / "execute.py"), str(work),
                                  str(work), str(notebook.parent)], env=env, cwd=notebook.parent,
                                 capture_output=True, text=True, timeout=600)
+        return work, result
+
+    # Two notebooks at a time, a kernel each (the work is in the kernels; two cores).
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = list(pool.map(execute, notebooks))
+    for notebook, (work, result) in zip(notebooks, runs, strict=True):
         assert result.returncode == 0, f"{notebook.name}: {result.stderr[-3000:]}"
         failure = json.loads(result.stdout.strip().splitlines()[-1])
         assert failure is None, (f"{notebook.parent.name}/{notebook.name} with the master's "
